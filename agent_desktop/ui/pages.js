@@ -1,0 +1,336 @@
+// The pages of each domain. Generic list/detail/form pages cover the paper forms; customers and
+// complaints get richer detail views (screen-pop material, the complaint workflow).
+import { api, query } from './api.js';
+import { t, enumLabel, formatDateTime } from './i18n.js';
+import { el, renderForm, schemas, fieldsOf } from './forms.js';
+import { renderList, cell } from './lists.js';
+import { can, go, toast } from './app.js';
+
+const h2 = (key, ...rest) => el('h2', {}, t(key), ...rest);
+const button = (label, onclick, cls = '') => el('button', { type: 'button', class: cls, onclick }, label);
+const link = (href, label, cls = 'outline') => el('a', { role: 'button', class: cls, href }, label);
+
+// A read-only view of an object, labelled and formatted from its output schema.
+async function detailList(schemaName, obj, { exclude = [] } = {}) {
+  await schemas();
+  const dl = el('dl', { class: 'detail' });
+  for (const spec of fieldsOf(schemaName, { exclude })) {
+    const v = obj[spec.name];
+    if (spec.kind === 'array' || spec.kind === 'object') continue;
+    let shown = v;
+    if (spec.kind === 'enum') shown = enumLabel(spec.enumName, v);
+    else if (typeof v === 'boolean') shown = v ? t('ui.yes') : t('ui.no');
+    else if (spec.kind === 'datetime') shown = formatDateTime(v);
+    else if (Array.isArray(v)) shown = v.join('; ');
+    dl.append(el('dt', {}, t(`field.${spec.name}`)), el('dd', { 'data-field': spec.name }, shown ?? ''));
+  }
+  return dl;
+}
+
+function subTable(rows, columns) {
+  return el('table', { class: 'list' },
+    el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, t(c.label || `field.${c.key}`))))),
+    el('tbody', {}, rows.map((r) => el('tr', {}, columns.map((c) => el('td', {}, cell(c, r)))))));
+}
+
+// --- generic CRUD pages ------------------------------------------------------------------------------
+function crud({ route, endpoint, title, columns, filters = [], createSchema, updateSchema, outSchema, createPerm, updatePerm, exportPerm, exclude = [], searchHint }) {
+  const list = async (main) => {
+    main.replaceChildren(h2(title));
+    const actions = createPerm && can(createPerm) ? [link(`#/${route}/new`, `+ ${t('ui.new')}`, '')] : [];
+    await renderList(main, {
+      endpoint, columns, filters, actions, searchHint,
+      exportPath: exportPerm && can(exportPerm) ? `${endpoint}/export` : null,
+      onOpen: (row) => go(`#/${route}/${row.id}`),
+    });
+  };
+  const create = async (main) => {
+    main.replaceChildren(h2(title, ' · ', t('ui.new')));
+    await renderForm(main, createSchema, { exclude, onSubmit: async (values) => {
+      const saved = await api(endpoint, { method: 'POST', body: values });
+      toast(t('ui.saved'));
+      go(`#/${route}/${saved.id}`);
+    } });
+  };
+  const detail = async (main, id) => {
+    const obj = await api(`${endpoint}/${id}`);
+    main.replaceChildren(h2(title, ' · ', obj.code || obj.number || obj.case_number || `#${obj.id}`));
+    main.append(await detailList(outSchema, obj));
+    if (updateSchema && (!updatePerm || can(updatePerm))) {
+      main.append(el('h4', {}, t('ui.edit')));
+      await renderForm(main, updateSchema, { initial: obj, partial: true, exclude, onSubmit: async (values) => {
+        await api(`${endpoint}/${id}`, { method: 'PATCH', body: values });
+        toast(t('ui.saved'));
+        go(`#/${route}/${id}`);
+      } });
+    }
+  };
+  return [
+    [new RegExp(`^#/${route}$`), list],
+    [new RegExp(`^#/${route}/new$`), create],
+    [new RegExp(`^#/${route}/(\\d+)$`), detail],
+  ];
+}
+
+const RECORD_KINDS = {
+  inbound: { title: 'menu.inbound', create: 'InboundCreate', update: 'InboundUpdate', out: 'InboundOut',
+    columns: [{ key: 'started_at' }, { key: 'caller_organization' }, { key: 'caller_name' }, { key: 'caller_number' }, { key: 'agent_name' }, { key: 'content' }] },
+  outbound: { title: 'menu.outbound', create: 'OutboundCreate', update: 'OutboundUpdate', out: 'OutboundOut',
+    columns: [{ key: 'started_at' }, { key: 'called_organization' }, { key: 'customer_name' }, { key: 'agent_name' }, { key: 'result', enumName: 'OutboundResult' }, { key: 'content' }] },
+  'phone-log': { title: 'menu.phone_log', create: 'PhoneLogCreate', update: 'PhoneLogUpdate', out: 'PhoneLogOut',
+    columns: [{ key: 'called_at' }, { key: 'party' }, { key: 'phone_number' }, { key: 'duration_seconds' }, { key: 'purpose' }, { key: 'repeat_call_needed' }] },
+  interviews: { title: 'menu.interviews', create: 'InterviewPlanCreate', update: 'InterviewPlanUpdate', out: 'InterviewPlanOut',
+    columns: [{ key: 'planned_at' }, { key: 'customer_name' }, { key: 'phone' }, { key: 'agent_name' }] },
+};
+
+const recordPages = Object.entries(RECORD_KINDS).flatMap(([kind, k]) => crud({
+  route: `records/${kind}`, endpoint: `/api/records/${kind}`, title: k.title, columns: k.columns,
+  filters: [{ name: 'from', kind: 'date', label: 'ui.from' }, { name: 'to', kind: 'date', label: 'ui.to' }],
+  createSchema: k.create, updateSchema: k.update, outSchema: k.out, createPerm: 'records.create', exportPerm: 'records.export',
+  searchHint: 'ui.search_records',
+}));
+
+// --- customers ----------------------------------------------------------------------------------------
+const GRADES = ['AAA', 'AA', 'A', 'B'];
+
+async function customersList(main) {
+  main.replaceChildren(h2('menu.customers'));
+  const actions = [];
+  if (can('customers.create')) actions.push(link('#/customers/new', `+ ${t('ui.new')}`, ''));
+  if (can('customers.import')) actions.push(link('#/customers/import', t('ui.import')));
+  await renderList(main, {
+    endpoint: '/api/customers', searchHint: 'ui.search_customers',
+    columns: [{ key: 'code' }, { key: 'name' }, { key: 'kind', enumName: 'CustomerKind' },
+      { key: 'grade', format: (v) => el('span', { class: `badge grade-${v}` }, v) }, { key: 'region' },
+      { key: 'phones', label: 'field.phones', format: (v) => (v || []).map((p) => p.number ?? p).join(', ') }, { key: 'contact_person' }],
+    filters: [{ name: 'grade', options: GRADES, enumName: 'CustomerGrade' }, { name: 'region' }],
+    actions, exportPath: can('customers.export') ? '/api/customers/export' : null,
+    onOpen: (row) => go(`#/customers/${row.id}`),
+  });
+}
+
+async function customerNew(main) {
+  main.replaceChildren(h2('menu.customers', ' · ', t('ui.new')));
+  await renderForm(main, 'CustomerCreate', { onSubmit: async (values) => {
+    const saved = await api('/api/customers', { method: 'POST', body: values });
+    toast(t('ui.saved'));
+    go(`#/customers/${saved.id}`);
+  } });
+}
+
+async function customerDetail(main, id) {
+  const c = await api(`/api/customers/${id}`);
+  main.replaceChildren(el('h2', {}, `${c.code} · ${c.name} `, el('span', { class: `badge grade-${c.grade}`, 'data-grade': c.grade }, c.grade)));
+  main.append(await detailList('CustomerOut', c));
+  main.append(el('h4', {}, t('field.phones')), subTable(c.phones || [], [{ key: 'number' }, { key: 'label', enumName: 'PhoneLabel' }, { key: 'is_primary' }]));
+  for (const [key, title] of [['corporate', 'ui.corporate_profile'], ['individual', 'ui.individual_profile']]) {
+    if (c[key]) main.append(el('h4', {}, t(title)), await detailList(key === 'corporate' ? 'CorporateProfileOut' : 'IndividualProfileOut', c[key]).catch(() => el('pre', {}, JSON.stringify(c[key], null, 1))));
+  }
+  if (c.contact_windows?.length) main.append(el('h4', {}, t('field.contact_windows')), subTable(c.contact_windows, [{ key: 'weekday', enumName: 'Weekday' }, { key: 'start' }, { key: 'end' }, { key: 'note' }]));
+  const tabs = el('div');
+  main.append(tabs);
+  if (can('records.create')) {
+    tabs.append(el('div', { class: 'toolbar' },
+      link(`#/records/inbound/new?customer=${c.id}`, `+ ${t('menu.inbound')}`, ''),
+      link(`#/records/outbound/new?customer=${c.id}`, `+ ${t('menu.outbound')}`),
+      can('complaints.create') ? link(`#/complaints/new?customer=${c.id}`, `+ ${t('menu.complaints')}`) : null));
+  }
+  try {
+    const recent = await api(`/api/records/by-customer/${c.id}`);
+    tabs.append(el('h4', {}, t('ui.recent_calls')), subTable(recent.items || recent, [{ key: 'kind', enumName: 'RecordKind' }, { key: 'started_at' }, { key: 'agent_name' }, { key: 'content' }]));
+  } catch { /* optional panel */ }
+  try {
+    const open = await api(`/api/complaints/by-customer/${c.id}`);
+    tabs.append(el('h4', {}, t('ui.open_complaints')), subTable(open.items || open, [{ key: 'case_number' }, { key: 'status', enumName: 'ComplaintStatus' }, { key: 'urgency', enumName: 'Urgency' }, { key: 'promised_deadline' }]));
+  } catch { /* optional panel */ }
+  if (can('customers.edit')) {
+    main.append(el('h4', {}, t('ui.edit')));
+    await renderForm(main, 'CustomerUpdate', { initial: c, partial: true, onSubmit: async (values) => {
+      await api(`/api/customers/${id}`, { method: 'PATCH', body: values });
+      toast(t('ui.saved'));
+      go(`#/customers/${id}`);
+    } });
+    main.append(el('h4', {}, t('ui.rating_change')));
+    await renderForm(main, 'RatingChangeIn', { submitLabel: t('ui.apply'), onSubmit: async (values) => {
+      await api(`/api/customers/${id}/rating`, { method: 'POST', body: values });
+      toast(t('ui.saved'));
+      go(`#/customers/${id}`);
+    } });
+  } else if (can('change_requests.create')) {
+    main.append(el('h4', {}, t('ui.request_change')));
+    await renderForm(main, 'ChangeRequestCreate', { initial: { customer_id: c.id }, exclude: ['customer_id'], submitLabel: t('ui.submit'), onSubmit: async (values) => {
+      await api('/api/change-requests', { method: 'POST', body: { ...values, customer_id: c.id } });
+      toast(t('ui.submitted'));
+    } });
+  }
+}
+
+async function customerImport(main) {
+  main.replaceChildren(h2('ui.import'));
+  const file = el('input', { type: 'file', name: 'file', accept: '.csv,.xlsx', id: 'import-file' });
+  const status = el('div', { id: 'import-status' });
+  const form = el('form', {}, el('p', {}, t('ui.import_hint'), ' ',
+    el('a', { href: '/api/customers/import/template?format=xlsx' }, t('ui.template') + ' XLSX'), ' · ',
+    el('a', { href: '/api/customers/import/template?format=csv' }, 'CSV')),
+  el('label', {}, t('ui.file'), file), el('button', { type: 'submit' }, t('ui.import')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!file.files.length) return;
+    const data = new FormData();
+    data.append('file', file.files[0]);
+    status.replaceChildren(el('progress'));
+    try {
+      let job = await api('/api/customers/import', { method: 'POST', form: data });
+      while (job.status === 'queued' || job.status === 'running') {
+        status.replaceChildren(el('progress', { value: job.processed_rows, max: job.total_rows || 1 }), el('span', {}, `${job.processed_rows} / ${job.total_rows}`));
+        await new Promise((r) => setTimeout(r, 500));
+        job = await api(`/api/customers/import/${job.id}`);
+      }
+      status.replaceChildren(el('progress', { value: 1, max: 1 }),
+        el('p', { 'data-import-result': job.status }, t('ui.import_done', { created: job.created_count, errors: job.error_count })),
+        job.errors?.length ? subTable(job.errors, [{ key: 'row', label: 'ui.row' }, { key: 'field' }, { key: 'message', label: 'ui.reason' }]) : '');
+    } catch (error) {
+      status.replaceChildren(el('p', { class: 'form-error' }, error.message));
+    }
+  });
+  main.append(form, status);
+}
+
+// --- complaints ---------------------------------------------------------------------------------------
+async function complaintsList(main) {
+  main.replaceChildren(h2('menu.complaints'));
+  const actions = [];
+  if (can('complaints.create')) actions.push(link('#/complaints/new', `+ ${t('ui.new')}`, ''));
+  actions.push(link('#/complaints/summary', t('ui.summary')));
+  await renderList(main, {
+    endpoint: '/api/complaints', searchHint: 'ui.search_complaints',
+    columns: [{ key: 'case_number' }, { key: 'received_at' }, { key: 'customer_name' }, { key: 'category', enumName: 'ComplaintCategory' },
+      { key: 'urgency', enumName: 'Urgency' }, { key: 'status', enumName: 'ComplaintStatus' }, { key: 'promised_deadline' }],
+    filters: [{ name: 'status', options: ['registered', 'investigating', 'solution_proposed', 'negotiating', 'in_progress', 'closed', 'escalated', 'rejected'], enumName: 'ComplaintStatus' },
+      { name: 'urgency', options: ['very_urgent', 'urgent', 'normal'], enumName: 'Urgency' }, { name: 'overdue', kind: 'boolean', label: 'ui.overdue' }],
+    actions, exportPath: '/api/complaints/export',
+    onOpen: (row) => go(`#/complaints/${row.id}`),
+  });
+}
+
+async function complaintNew(main) {
+  main.replaceChildren(h2('menu.complaints', ' · ', t('ui.new')));
+  const customer = new URLSearchParams(location.hash.split('?')[1] || '').get('customer');
+  await renderForm(main, 'ComplaintCreate', { initial: customer ? { customer_id: Number(customer) } : {}, onSubmit: async (values) => {
+    const saved = await api('/api/complaints', { method: 'POST', body: values });
+    toast(`${t('ui.saved')} ${saved.case_number}`);
+    go(`#/complaints/${saved.id}`);
+  } });
+}
+
+async function complaintDetail(main, id) {
+  const c = await api(`/api/complaints/${id}`);
+  main.replaceChildren(el('h2', {}, `${c.case_number} `, el('span', { class: 'badge', 'data-status': c.status }, enumLabel('ComplaintStatus', c.status))));
+  main.append(await detailList('ComplaintOut', c));
+  if (c.events?.length) main.append(el('h4', {}, t('ui.history')), subTable(c.events, [{ key: 'at' }, { key: 'by_name' }, { key: 'from_status', enumName: 'ComplaintStatus' }, { key: 'to_status', enumName: 'ComplaintStatus' }, { key: 'note' }]));
+  if (can('complaints.handle')) {
+    main.append(el('h4', {}, t('ui.transition')));
+    await renderForm(main, 'TransitionIn', { submitLabel: t('ui.apply'), onSubmit: async (values) => {
+      await api(`/api/complaints/${id}/transition`, { method: 'POST', body: values });
+      toast(t('ui.saved'));
+      go(`#/complaints/${id}`);
+    } });
+    if (c.status === 'closed') {
+      main.append(el('h4', {}, t('ui.callback')));
+      await renderForm(main, 'CallbackIn', { submitLabel: t('ui.save'), onSubmit: async (values) => {
+        await api(`/api/complaints/${id}/callback`, { method: 'POST', body: values });
+        toast(t('ui.saved'));
+        go(`#/complaints/${id}`);
+      } });
+    }
+  }
+}
+
+async function complaintSummary(main) {
+  main.replaceChildren(h2('ui.summary'));
+  const today = new Date().toISOString().slice(0, 10);
+  const monthAgo = new Date(Date.now() - 30 * 86400e3).toISOString().slice(0, 10);
+  const form = el('form', { class: 'toolbar' }, el('input', { type: 'date', name: 'from', value: monthAgo }), el('input', { type: 'date', name: 'to', value: today }), el('button', { type: 'submit' }, t('ui.search')));
+  const out = el('div');
+  const load = async () => {
+    const params = Object.fromEntries(new FormData(form));
+    const s = await api(`/api/complaints/summary${query(params)}`);
+    const totals = s.totals || s;
+    out.replaceChildren(el('div', { class: 'cards' }, Object.entries(totals).filter(([, v]) => typeof v === 'number' || v === null).map(([k, v]) =>
+      el('article', {}, el('div', { class: 'muted' }, t(`field.${k}`)), el('div', { class: 'num', 'data-figure': k }, v === null ? '—' : (String(k).includes('ratio') || String(k).includes('share') ? `${(v * 100).toFixed(1)}%` : v))))));
+    if (s.days) out.append(subTable(s.days, Object.keys(s.days[0] || {}).map((k) => ({ key: k }))));
+    if (s.definitions) out.append(el('h4', {}, t('ui.definitions')), el('dl', { class: 'detail' }, Object.entries(s.definitions).map(([k, v]) => [el('dt', {}, t(`field.${k}`)), el('dd', {}, v)]).flat()));
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  main.append(form, out);
+  await load();
+}
+
+// --- access, change requests, users, audit -----------------------------------------------------------
+async function accessPage(main) {
+  main.replaceChildren(h2('menu.access'));
+  if (can('access.grant')) {
+    main.append(el('h4', {}, t('ui.new_grant')));
+    await renderForm(main, 'GrantCreate', { submitLabel: t('ui.grant'), onSubmit: async (values) => {
+      await api('/api/access/grants', { method: 'POST', body: values });
+      toast(t('ui.saved'));
+      go('#/access');
+    } });
+  }
+  await renderList(main, { endpoint: '/api/access/grants', columns: [{ key: 'user_name' }, { key: 'customer_id' }, { key: 'max_level' }, { key: 'reason' }, { key: 'valid_from' }, { key: 'valid_until' }, { key: 'revoked_at' }] });
+}
+
+async function changeRequestsPage(main) {
+  main.replaceChildren(h2('menu.change_requests'));
+  await renderList(main, {
+    endpoint: '/api/change-requests',
+    columns: [{ key: 'requested_at' }, { key: 'customer_id' }, { key: 'requested_by_name' }, { key: 'changes', format: (v) => JSON.stringify(v) }, { key: 'reason' }, { key: 'status', enumName: 'ChangeRequestStatus' }],
+    filters: [{ name: 'status', options: ['pending', 'approved', 'rejected', 'withdrawn'], enumName: 'ChangeRequestStatus' }],
+    onOpen: (row) => go(`#/change-requests/${row.id}`),
+  });
+}
+
+async function changeRequestDetail(main, id) {
+  const r = await api(`/api/change-requests/${id}`);
+  main.replaceChildren(h2('menu.change_requests', ` #${r.id}`), await detailList('ChangeRequestOut', r),
+    el('pre', {}, JSON.stringify({ old: r.old_values, new: r.changes }, null, 2)));
+  if (r.status === 'pending' && can('change_requests.review')) {
+    const note = el('input', { name: 'note', placeholder: t('field.review_note') });
+    main.append(el('div', { class: 'toolbar' }, note,
+      button(t('ui.approve'), async () => { try { await api(`/api/change-requests/${id}/approve`, { method: 'POST', body: { note: note.value || null } }); go(`#/change-requests/${id}`); } catch (e) { toast(e.message, 'error'); } }),
+      button(t('ui.reject'), async () => { try { await api(`/api/change-requests/${id}/reject`, { method: 'POST', body: { note: note.value } }); go(`#/change-requests/${id}`); } catch (e) { toast(e.message, 'error'); } }, 'secondary')));
+  }
+}
+
+async function auditPage(main) {
+  main.replaceChildren(h2('menu.audit'));
+  await renderList(main, {
+    endpoint: '/api/audit', limit: 50,
+    columns: [{ key: 'at' }, { key: 'username' }, { key: 'action' }, { key: 'object_type' }, { key: 'object_id' }, { key: 'allowed' }, { key: 'client_address' }],
+    filters: [{ name: 'action', label: 'field.action' }, { name: 'object_type', label: 'field.object_type' }],
+  });
+}
+
+const ROLES = ['agent', 'team_lead', 'supervisor', 'qa_inspector', 'complaints_officer', 'info_officer', 'admin'];
+
+export const pages = [
+  [/^#\/customers$/, customersList],
+  [/^#\/customers\/new$/, customerNew],
+  [/^#\/customers\/import$/, customerImport],
+  [/^#\/customers\/(\d+)$/, customerDetail],
+  [/^#\/complaints$/, complaintsList],
+  [/^#\/complaints\/new(?:\?.*)?$/, complaintNew],
+  [/^#\/complaints\/summary$/, complaintSummary],
+  [/^#\/complaints\/(\d+)$/, complaintDetail],
+  [/^#\/access$/, accessPage],
+  [/^#\/change-requests$/, changeRequestsPage],
+  [/^#\/change-requests\/(\d+)$/, changeRequestDetail],
+  [/^#\/audit$/, auditPage],
+  ...recordPages.map(([re, fn]) => [new RegExp(re.source.replace('/new$', '/new(?:\\?.*)?$')), fn]),
+  ...crud({ route: 'equipment', endpoint: '/api/equipment', title: 'menu.equipment', createSchema: 'EquipmentCreate', updateSchema: 'EquipmentUpdate', outSchema: 'EquipmentOut',
+    columns: [{ key: 'number' }, { key: 'category', enumName: 'EquipmentCategory' }, { key: 'extension' }, { key: 'user_name' }, { key: 'quantity' }, { key: 'purchase_date' }, { key: 'status', enumName: 'EquipmentStatus' }],
+    createPerm: 'equipment.write', updatePerm: 'equipment.write', exportPerm: 'equipment.read' }),
+  ...crud({ route: 'users', endpoint: '/api/users', title: 'menu.users', createSchema: 'UserCreate', updateSchema: 'UserUpdate', outSchema: 'UserOut',
+    columns: [{ key: 'agent_number' }, { key: 'username' }, { key: 'full_name' }, { key: 'role', enumName: 'Role' }, { key: 'team_name' }, { key: 'extension' }, { key: 'active' }],
+    filters: [{ name: 'role', options: ROLES, enumName: 'Role' }], createPerm: 'users.write', updatePerm: 'users.write' }),
+];

@@ -1,0 +1,137 @@
+"""The ``callcenter`` command: demo, serve, migrate, seed, users create."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+
+from core.config import Settings, get_settings
+from core.security.roles import Role
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from callcenter.app import create_app
+
+    print(f"serving on http://{settings.host}:{settings.port}", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter import migrate
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.new:
+        migrate.make_revision(settings.resolved_database_url, args.new)
+    else:
+        migrate.upgrade(settings.resolved_database_url, args.revision)
+        print(f"database at {args.revision}: {settings.resolved_database_url}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter import seed
+
+    result = seed.seed_demo(settings, random_seed=args.random_seed, force=args.force)
+    print(result.describe())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter import migrate, seed
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    result = seed.seed_demo(settings, random_seed=args.random_seed)
+    print(result.describe())
+    if args.no_serve:
+        return 0
+    _serve(settings)
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from core.audit.service import SYSTEM
+    from core.db import make_engine, make_session_factory, transaction
+    from core.errors import DomainError
+    from core.people import service
+    from core.people.schemas import UserCreate
+
+    password = args.password or getpass.getpass("password: ")
+    try:
+        data = UserCreate(
+            username=args.username,
+            full_name=args.full_name or args.username,
+            role=Role(args.role),
+            password=password,
+            agent_number=args.agent_number,
+            extension=args.extension,
+        )
+    except ValueError as exc:
+        print(f"invalid user: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            user = service.create_user(session, data=data, actor=SYSTEM)
+            print(f"created user {user.username} ({user.role.value}) id={user.id}")
+    except DomainError as exc:
+        print(f"could not create user: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="migrate, seed demo data and serve on http://127.0.0.1:8000")
+    demo.add_argument("--random-seed", type=int, default=2026)
+    demo.add_argument("--no-serve", action="store_true", help="prepare the demo data and exit")
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser("serve", help="serve the web application")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the latest schema")
+    migrate.add_argument("--revision", default="head")
+    migrate.add_argument("--new", metavar="MESSAGE", help="(developers) autogenerate a new migration")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="load the demo data (teams, agents, customers, history)")
+    seed.add_argument("--random-seed", type=int, default=2026)
+    seed.add_argument("--force", action="store_true", help="seed even when the database has users")
+    seed.set_defaults(handler=cmd_seed)
+
+    users = commands.add_parser("users", help="manage users")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    create = users_commands.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--full-name")
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--agent-number")
+    create.add_argument("--extension")
+    create.set_defaults(handler=cmd_users_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    handler = args.handler
+    return int(handler(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

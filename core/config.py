@@ -1,0 +1,52 @@
+"""Settings, read from the environment with the ``CALLCENTER_`` prefix (every one documented in README)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLCENTER_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="SQLite database, recordings, prompts.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means SQLite at DATA_DIR/callcenter.db."
+    )
+    redis_url: str | None = Field(default=None, description="Unset: the in-process event bus.")
+    timezone: str = Field(default="Asia/Shanghai", description="The center's time zone for display.")
+    default_language: str = Field(default="zh-CN", description="UI language when the user chose none.")
+    phone_region: str = Field(default="CN", description="Region for phone numbers written without +.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_hours: int = Field(default=12, description="A login lasts this long without activity.")
+    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    complaint_deadline_hours_very_urgent: int = 24
+    complaint_deadline_hours_urgent: int = 72
+    complaint_deadline_hours_normal: int = 168
+    ring_cycle_seconds: float = Field(default=5.0, description="One ring cycle (China: 1 s on, 4 s off).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone name
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'callcenter.db').resolve()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Passwords, roles and the one role matrix every endpoint is checked against."""

@@ -1,0 +1,259 @@
+"""Web plumbing shared by every domain's router: the per-request database session, the current user,
+``require(permission)``, the UI language, paging, and the one place errors become HTTP responses.
+
+Only routers (``views.py``) and the composition root import this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import i18n
+from core.audit import service as audit
+from core.audit.service import Actor
+from core.clock import utcnow
+from core.config import Settings
+from core.db import transaction
+from core.errors import DomainError, FieldProblem, InvalidFields, NotAuthenticated, PermissionDenied
+from core.people.models import LoginSession
+from core.security.roles import ROLE_CLEARANCE, ROLE_PERMISSIONS, Clearance, Permission, Role
+from core.security.tokens import digest
+
+SESSION_COOKIE = "cc_session"
+LANGUAGE_COOKIE = "cc_lang"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def session_factory_of(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent (scope="function")."""
+    with transaction(session_factory_of(request)) as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(settings_of)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def request_language(request: Request) -> str:
+    user: CurrentUser | None = getattr(request.state, "user", None)
+    return i18n.negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(LANGUAGE_COOKIE),
+        user.language if user else None,
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
+Language = Annotated[str, Depends(request_language)]
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    team_id: int | None
+    agent_number: str | None
+    language: str | None
+    client_address: str | None
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self.role]
+
+    @property
+    def clearance(self) -> Clearance:
+        return ROLE_CLEARANCE[self.role]
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.id, username=self.username, client_address=self.client_address)
+
+
+def _audit_refusal(request: Request, action: str, user: CurrentUser | None, detail: dict[str, Any]) -> None:
+    """Refusals are audited in a transaction of their own: the request's own one is rolled back."""
+    actor = user.actor if user else Actor(None, None, client_address(request))
+    detail = {"method": request.method, "path": request.url.path, **detail}
+    with transaction(session_factory_of(request)) as session:
+        audit.record(session, actor=actor, action=action, allowed=False, detail=detail)
+
+
+def _check_origin(request: Request) -> None:
+    """A cookie-authenticated unsafe request from another site is refused (CSRF defence)."""
+    origin = request.headers.get("origin")
+    if request.method in UNSAFE_METHODS and origin:
+        expected = f"{request.url.scheme}://{request.url.netloc}"
+        if origin.rstrip("/") != expected:
+            raise PermissionDenied("error.bad_origin")
+
+
+def authenticate(request: Request) -> CurrentUser:
+    """The user behind the session cookie or ``Authorization: Bearer`` token; 401 otherwise."""
+    cached: CurrentUser | None = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    else:
+        _check_origin(request)
+    user = _user_for_token(request, token) if token else None
+    if user is None:
+        _audit_refusal(request, "auth.unauthenticated", None, {})
+        raise NotAuthenticated()
+    request.state.user = user
+    return user
+
+
+def _user_for_token(request: Request, token: str) -> CurrentUser | None:
+    settings = settings_of(request)
+    now = utcnow()
+    with transaction(session_factory_of(request)) as session:
+        login = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
+        if login is None or login.expires_at <= now or not login.user.active:
+            return None
+        # Sliding expiry, written at most once a minute to keep reads cheap.
+        if now - login.last_seen_at > timedelta(minutes=1):
+            login.last_seen_at = now
+            login.expires_at = now + timedelta(hours=settings.session_hours)
+        u = login.user
+        return CurrentUser(
+            id=u.id,
+            username=u.username,
+            full_name=u.full_name,
+            role=u.role,
+            team_id=u.team_id,
+            agent_number=u.agent_number,
+            language=u.language,
+            client_address=client_address(request),
+        )
+
+
+Authenticated = Annotated[CurrentUser, Depends(authenticate)]
+
+
+def require(permission: Permission) -> Callable[..., CurrentUser]:
+    """Dependency: the current user, who must hold ``permission`` (else 403 and an audit row)."""
+
+    def dependency(request: Request, user: Authenticated) -> CurrentUser:
+        if not user.can(permission):
+            _audit_refusal(request, "auth.forbidden", user, {"permission": permission.value})
+            raise PermissionDenied(permission=permission.value)
+        return user
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the role-matrix test
+    return dependency
+
+
+def deny(request: Request, user: CurrentUser, reason: str, **detail: Any) -> PermissionDenied:
+    """For object-level refusals inside an endpoint (a file above clearance, another agent's record):
+    audits and returns the error to raise."""
+    _audit_refusal(request, "auth.forbidden", user, {"reason": reason, **detail})
+    return PermissionDenied(reason)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Paging:
+    offset: int
+    limit: int
+
+
+def paging(
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> Paging:
+    return Paging(offset, limit)
+
+
+PageParams = Annotated[Paging, Depends(paging)]
+
+
+# --- errors → responses ------------------------------------------------------------------------
+
+_LOC_PREFIXES = {"body", "query", "path", "header", "cookie"}
+
+
+def _problem_json(problem: FieldProblem, language: str) -> dict[str, Any]:
+    loc = [part for part in problem.loc]
+    field = ".".join(str(part) for part in loc)
+    label_key = f"field.{loc[-1]}" if loc else ""
+    params = {"field": i18n.translate(label_key, language) if label_key else "", **problem.params}
+    message = i18n.translate(problem.code, language, **params)
+    return {"loc": loc, "field": field, "code": problem.code, "message": message}
+
+
+def problems_from_validation(errors: list[Any]) -> list[FieldProblem]:
+    problems = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if loc and loc[0] in _LOC_PREFIXES:
+            loc = loc[1:]
+        # Discriminated/union wrappers add type names to the path; people want field names only.
+        loc = tuple(part for part in loc if not (isinstance(part, str) and part[:1].isupper()))
+        ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+        problems.append(FieldProblem(loc, f"validation.{error.get('type', 'invalid')}", **ctx))
+    return problems
+
+
+def error_body(
+    code: str, language: str, problems: list[FieldProblem] | None = None, **params: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": i18n.translate(code, language, **params)}
+    if problems:
+        body["fields"] = [_problem_json(p, language) for p in problems]
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        language = request_language(request)
+        problems = exc.problems if isinstance(exc, InvalidFields) else []
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(
+            error_body(exc.code, language, problems, **exc.params), status_code=exc.status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = request_language(request)
+        problems = problems_from_validation(list(exc.errors()))
+        return JSONResponse(error_body("error.invalid_fields", language, problems), status_code=422)
