@@ -98,9 +98,15 @@ class CurrentUser:
         return Actor(user_id=self.id, username=self.username, client_address=self.client_address)
 
 
-def _audit_refusal(request: Request, action: str, user: CurrentUser | None, detail: dict[str, Any]) -> None:
+def audit_refusal(
+    request: Request,
+    action: str,
+    user: CurrentUser | None,
+    detail: dict[str, Any],
+    actor: Actor | None = None,
+) -> None:
     """Refusals are audited in a transaction of their own: the request's own one is rolled back."""
-    actor = user.actor if user else Actor(None, None, client_address(request))
+    actor = actor or (user.actor if user else Actor(None, None, client_address(request)))
     detail = {"method": request.method, "path": request.url.path, **detail}
     with transaction(session_factory_of(request)) as session:
         audit.record(session, actor=actor, action=action, allowed=False, detail=detail)
@@ -128,7 +134,7 @@ def authenticate(request: Request) -> CurrentUser:
         _check_origin(request)
     user = _user_for_token(request, token) if token else None
     if user is None:
-        _audit_refusal(request, "auth.unauthenticated", None, {})
+        audit_refusal(request, "auth.unauthenticated", None, {})
         raise NotAuthenticated()
     request.state.user = user
     return user
@@ -166,7 +172,7 @@ def require(permission: Permission) -> Callable[..., CurrentUser]:
 
     def dependency(request: Request, user: Authenticated) -> CurrentUser:
         if not user.can(permission):
-            _audit_refusal(request, "auth.forbidden", user, {"permission": permission.value})
+            audit_refusal(request, "auth.forbidden", user, {"permission": permission.value})
             raise PermissionDenied(permission=permission.value)
         return user
 
@@ -177,7 +183,7 @@ def require(permission: Permission) -> Callable[..., CurrentUser]:
 def deny(request: Request, user: CurrentUser, reason: str, **detail: Any) -> PermissionDenied:
     """For object-level refusals inside an endpoint (a file above clearance, another agent's record):
     audits and returns the error to raise."""
-    _audit_refusal(request, "auth.forbidden", user, {"reason": reason, **detail})
+    audit_refusal(request, "auth.forbidden", user, {"reason": reason, **detail})
     return PermissionDenied(reason)
 
 

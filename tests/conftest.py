@@ -18,7 +18,7 @@ from core.people.models import Team, User
 from core.security.passwords import hash_password
 from core.security.roles import Role
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.live"]
 
 PASSWORD = "correct-horse-1"
 _counter = itertools.count(1)

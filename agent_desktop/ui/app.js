@@ -98,7 +98,7 @@ async function homePage() {
     try {
       const today = await api('/api/records/mine/today');
       section.append(el('h4', {}, t('ui.my_today')), el('div', { class: 'cards' },
-        Object.entries(today).filter(([, v]) => typeof v === 'number').map(([k, v]) => el('article', {}, el('div', { class: 'muted' }, t(`ui.count.${k}`)), el('div', { class: 'num', 'data-count': k }, v)))));
+        Object.entries(today.counts).map(([k, v]) => el('article', {}, el('div', { class: 'muted' }, t(`ui.count.${k}`)), el('div', { class: 'num', 'data-count': k }, v)))));
     } catch { /* the figure is a convenience */ }
   }
   section.append(el('h4', {}, t('ui.quick_lookup')));

@@ -127,7 +127,8 @@ function renumber(rows, path) {
 function readValue(spec, node) {
   const v = node.type === 'checkbox' ? node.checked : node.value.trim();
   if (spec.kind === 'boolean') return v;
-  if (v === '') return spec.nullable || !spec.required ? null : '';
+  // An empty required field is left out, so the server answers "required" rather than "too short".
+  if (v === '') return spec.required ? undefined : null;
   if (spec.kind === 'integer') return Number.isNaN(Number(v)) ? v : Number(v);
   if (spec.kind === 'number') return Number.isNaN(Number(v)) ? v : Number(v);
   if (spec.kind === 'list') return v.split(/[;；,，]/).map((s) => s.trim()).filter(Boolean);
@@ -150,7 +151,7 @@ function collect(root, schemaName, prefix, options) {
       const node = root.querySelector(`[data-path="${CSS.escape(path)}"]`);
       if (!node) continue;
       const value = readValue(spec, node);
-      if (value === null && !spec.required && options.partial) continue;
+      if (value === undefined || (value === null && options.partial)) continue;
       out[spec.name] = value;
     }
   }

@@ -27,14 +27,14 @@ async function detailList(schemaName, obj, { exclude = [] } = {}) {
   return dl;
 }
 
-function subTable(rows, columns) {
-  return el('table', { class: 'list' },
+function subTable(rows, columns, id = null) {
+  return el('table', { class: 'list', id },
     el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, t(c.label || `field.${c.key}`))))),
     el('tbody', {}, rows.map((r) => el('tr', {}, columns.map((c) => el('td', {}, cell(c, r)))))));
 }
 
 // --- generic CRUD pages ------------------------------------------------------------------------------
-function crud({ route, endpoint, title, columns, filters = [], createSchema, updateSchema, outSchema, createPerm, updatePerm, exportPerm, exclude = [], searchHint }) {
+function crud({ route, endpoint, title, columns, filters = [], createSchema, updateSchema, outSchema, createPerm, updatePerm, exportPerm, exclude = [], searchHint, defaults }) {
   const list = async (main) => {
     main.replaceChildren(h2(title));
     const actions = createPerm && can(createPerm) ? [link(`#/${route}/new`, `+ ${t('ui.new')}`, '')] : [];
@@ -46,7 +46,9 @@ function crud({ route, endpoint, title, columns, filters = [], createSchema, upd
   };
   const create = async (main) => {
     main.replaceChildren(h2(title, ' · ', t('ui.new')));
-    await renderForm(main, createSchema, { exclude, onSubmit: async (values) => {
+    const params = new URLSearchParams(location.hash.split('?')[1] || '');
+    const initial = defaults ? await defaults(params) : {};
+    await renderForm(main, createSchema, { exclude, initial, onSubmit: async (values) => {
       const saved = await api(endpoint, { method: 'POST', body: values });
       toast(t('ui.saved'));
       go(`#/${route}/${saved.id}`);
@@ -74,16 +76,35 @@ function crud({ route, endpoint, title, columns, filters = [], createSchema, upd
 
 const RECORD_KINDS = {
   inbound: { title: 'menu.inbound', create: 'InboundCreate', update: 'InboundUpdate', out: 'InboundOut',
-    columns: [{ key: 'started_at' }, { key: 'caller_organization' }, { key: 'caller_name' }, { key: 'caller_number' }, { key: 'agent_name' }, { key: 'content' }] },
+    columns: [{ key: 'started_at' }, { key: 'caller_organisation' }, { key: 'caller_name' }, { key: 'caller_number' }, { key: 'agent_name' }, { key: 'content' }, { key: 'outcome', enumName: 'InboundOutcome' }] },
   outbound: { title: 'menu.outbound', create: 'OutboundCreate', update: 'OutboundUpdate', out: 'OutboundOut',
-    columns: [{ key: 'started_at' }, { key: 'called_organization' }, { key: 'customer_name' }, { key: 'agent_name' }, { key: 'result', enumName: 'OutboundResult' }, { key: 'content' }] },
+    columns: [{ key: 'started_at' }, { key: 'called_organisation' }, { key: 'customer_name' }, { key: 'agent_name' }, { key: 'result', enumName: 'OutboundResult' }, { key: 'content' }] },
   'phone-log': { title: 'menu.phone_log', create: 'PhoneLogCreate', update: 'PhoneLogUpdate', out: 'PhoneLogOut',
-    columns: [{ key: 'called_at' }, { key: 'party' }, { key: 'phone_number' }, { key: 'duration_seconds' }, { key: 'purpose' }, { key: 'repeat_call_needed' }] },
+    columns: [{ key: 'called_at' }, { key: 'party_name' }, { key: 'phone_number' }, { key: 'duration_seconds' }, { key: 'purpose' }, { key: 'repeat_call_needed' }, { key: 'repeat_call_at' }] },
   interviews: { title: 'menu.interviews', create: 'InterviewPlanCreate', update: 'InterviewPlanUpdate', out: 'InterviewPlanOut',
     columns: [{ key: 'planned_at' }, { key: 'customer_name' }, { key: 'phone' }, { key: 'agent_name' }] },
 };
 
+// A record started from a customer's file (or the screen pop) comes pre-filled with that customer.
+async function recordDefaults(kind, params) {
+  const now = new Date().toISOString();
+  const values = { started_at: now, called_at: now, planned_at: now };
+  const id = params.get('customer');
+  if (!id) return values;
+  values.customer_id = Number(id);
+  try {
+    const c = await api(`/api/customers/${id}`);
+    const phone = (c.phones || []).find((p) => p.is_primary) || (c.phones || [])[0];
+    if (kind === 'inbound') Object.assign(values, { caller_name: c.contact_person || c.name, caller_organisation: c.kind === 'corporate' ? c.name : null });
+    if (kind === 'outbound') Object.assign(values, { customer_name: c.contact_person || c.name, called_organisation: c.kind === 'corporate' ? c.name : null });
+    if (kind === 'phone-log') Object.assign(values, { party_name: c.name, phone_number: phone && !phone.masked ? phone.number : null });
+    if (kind === 'interviews') Object.assign(values, { customer_name: c.name, address: c.address });
+  } catch { /* the customer id alone is enough */ }
+  return values;
+}
+
 const recordPages = Object.entries(RECORD_KINDS).flatMap(([kind, k]) => crud({
+  defaults: (params) => recordDefaults(kind, params),
   route: `records/${kind}`, endpoint: `/api/records/${kind}`, title: k.title, columns: k.columns,
   filters: [{ name: 'from', kind: 'date', label: 'ui.from' }, { name: 'to', kind: 'date', label: 'ui.to' }],
   createSchema: k.create, updateSchema: k.update, outSchema: k.out, createPerm: 'records.create', exportPerm: 'records.export',
@@ -122,7 +143,7 @@ async function customerDetail(main, id) {
   const c = await api(`/api/customers/${id}`);
   main.replaceChildren(el('h2', {}, `${c.code} · ${c.name} `, el('span', { class: `badge grade-${c.grade}`, 'data-grade': c.grade }, c.grade)));
   main.append(await detailList('CustomerOut', c));
-  main.append(el('h4', {}, t('field.phones')), subTable(c.phones || [], [{ key: 'number' }, { key: 'label', enumName: 'PhoneLabel' }, { key: 'is_primary' }]));
+  main.append(el('h4', {}, t('field.phones')), subTable(c.phones || [], [{ key: 'number' }, { key: 'label', enumName: 'PhoneLabel' }, { key: 'is_primary' }], 'customer-phones'));
   for (const [key, title] of [['corporate', 'ui.corporate_profile'], ['individual', 'ui.individual_profile']]) {
     if (c[key]) main.append(el('h4', {}, t(title)), await detailList(key === 'corporate' ? 'CorporateProfileOut' : 'IndividualProfileOut', c[key]).catch(() => el('pre', {}, JSON.stringify(c[key], null, 1))));
   }
@@ -137,11 +158,11 @@ async function customerDetail(main, id) {
   }
   try {
     const recent = await api(`/api/records/by-customer/${c.id}`);
-    tabs.append(el('h4', {}, t('ui.recent_calls')), subTable(recent.items || recent, [{ key: 'kind', enumName: 'RecordKind' }, { key: 'started_at' }, { key: 'agent_name' }, { key: 'content' }]));
+    tabs.append(el('h4', {}, t('ui.recent_calls')), subTable(recent, [{ key: 'kind', label: 'ui.record_kind', format: (v) => t(`menu.${v}`) }, { key: 'started_at' }, { key: 'agent_name' }, { key: 'person_name' }, { key: 'content' }], 'customer-calls'));
   } catch { /* optional panel */ }
   try {
     const open = await api(`/api/complaints/by-customer/${c.id}`);
-    tabs.append(el('h4', {}, t('ui.open_complaints')), subTable(open.items || open, [{ key: 'case_number' }, { key: 'status', enumName: 'ComplaintStatus' }, { key: 'urgency', enumName: 'Urgency' }, { key: 'promised_deadline' }]));
+    tabs.append(el('h4', {}, t('ui.open_complaints')), subTable(open.items || open, [{ key: 'case_number' }, { key: 'status', enumName: 'ComplaintStatus' }, { key: 'urgency', enumName: 'Urgency' }, { key: 'promised_deadline' }], 'customer-complaints'));
   } catch { /* optional panel */ }
   if (can('customers.edit')) {
     main.append(el('h4', {}, t('ui.edit')));
@@ -328,7 +349,7 @@ export const pages = [
   [/^#\/audit$/, auditPage],
   ...recordPages.map(([re, fn]) => [new RegExp(re.source.replace('/new$', '/new(?:\\?.*)?$')), fn]),
   ...crud({ route: 'equipment', endpoint: '/api/equipment', title: 'menu.equipment', createSchema: 'EquipmentCreate', updateSchema: 'EquipmentUpdate', outSchema: 'EquipmentOut',
-    columns: [{ key: 'number' }, { key: 'category', enumName: 'EquipmentCategory' }, { key: 'extension' }, { key: 'user_name' }, { key: 'quantity' }, { key: 'purchase_date' }, { key: 'status', enumName: 'EquipmentStatus' }],
+    columns: [{ key: 'number' }, { key: 'name' }, { key: 'category', enumName: 'EquipmentCategory' }, { key: 'phone_extension' }, { key: 'user_full_name' }, { key: 'quantity' }, { key: 'purchase_date' }, { key: 'status', enumName: 'EquipmentStatus' }],
     createPerm: 'equipment.write', updatePerm: 'equipment.write', exportPerm: 'equipment.read' }),
   ...crud({ route: 'users', endpoint: '/api/users', title: 'menu.users', createSchema: 'UserCreate', updateSchema: 'UserUpdate', outSchema: 'UserOut',
     columns: [{ key: 'agent_number' }, { key: 'username' }, { key: 'full_name' }, { key: 'role', enumName: 'Role' }, { key: 'team_name' }, { key: 'extension' }, { key: 'active' }],

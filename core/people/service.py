@@ -30,10 +30,10 @@ def login(
     """Checks the password (by user name or agent number) and opens a login; returns the raw token."""
     user = session.scalar(select(User).where(or_(User.username == username, User.agent_number == username)))
     ok = verify_password(user.password_hash if user else None, password)
-    actor = Actor(user.id if user else None, username, client_address)
     if user is None or not ok or not user.active:
-        audit.record(session, actor=actor, action="auth.login_failed", allowed=False)
+        # The caller audits the failure outside this (rolled back) transaction.
         raise InvalidFields.one("password", "error.bad_credentials")
+    actor = Actor(user.id, username, client_address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = new_token()

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from core.audit.service import Actor
+from core.errors import InvalidFields
 from core.people import service
 from core.people.models import User
 from core.people.schemas import (
@@ -31,6 +33,7 @@ from core.web import (
     CurrentUser,
     Page,
     PageParams,
+    audit_refusal,
     client_address,
     deny,
     require,
@@ -59,14 +62,19 @@ def me_out(user: User) -> MeOut:
 
 @router.post("/auth/login", response_model=MeOut, summary="Log in with user name or agent number (工号)")
 def login(data: LoginIn, request: Request, response: Response, db: DB, settings: AppSettings) -> MeOut:
-    user, token = service.login(
-        db,
-        username=data.username.strip(),
-        password=data.password,
-        hours=settings.session_hours,
-        client_address=client_address(request),
-        user_agent=request.headers.get("user-agent"),
-    )
+    try:
+        user, token = service.login(
+            db,
+            username=data.username.strip(),
+            password=data.password,
+            hours=settings.session_hours,
+            client_address=client_address(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except InvalidFields:
+        actor = Actor(None, data.username.strip()[:64], client_address(request))
+        audit_refusal(request, "auth.login_failed", None, {}, actor=actor)
+        raise
     response.set_cookie(
         SESSION_COOKIE,
         token,
