@@ -1,7 +1,7 @@
 // Forms rendered from the API's own OpenAPI schemas: one validation source (the server), every paper
 // form gets a screen, and field errors come back localized and land beside their inputs.
 import { api, ApiError } from './api.js';
-import { t, enumLabel, toLocalInput } from './i18n.js';
+import { t, enumLabel, toLocalInput, fieldLabel, scopeOf } from './i18n.js';
 
 let components = null;
 export async function schemas() {
@@ -86,19 +86,19 @@ function input(spec, path, value) {
   }
 }
 
-function fieldBlock(spec, path, value) {
+function fieldBlock(spec, path, value, scope) {
   if (spec.kind === 'object') {
-    const fs = el('fieldset', { 'data-object': path }, el('legend', {}, t(`field.${spec.name}`)));
-    const inner = el('div', { class: 'rows' }, el('div', {}, fieldsOf(spec.schemaName).map((s) => fieldBlock(s, `${path}.${s.name}`, value?.[s.name]))));
+    const fs = el('fieldset', { 'data-object': path }, el('legend', {}, fieldLabel(spec.name, scope)));
+    const inner = el('div', { class: 'rows' }, el('div', {}, fieldsOf(spec.schemaName).map((s) => fieldBlock(s, `${path}.${s.name}`, value?.[s.name], scopeOf(spec.schemaName)))));
     fs.append(inner);
     return fs;
   }
   if (spec.kind === 'array') {
     const rows = el('div', { class: 'rows' });
-    const fs = el('fieldset', { 'data-array': path }, el('legend', {}, t(`field.${spec.name}`)), rows);
+    const fs = el('fieldset', { 'data-array': path }, el('legend', {}, fieldLabel(spec.name, scope)), rows);
     const addRow = (item) => {
       const index = rows.children.length;
-      const row = el('div', { 'data-row': index }, fieldsOf(spec.schemaName).map((s) => fieldBlock(s, `${path}.${index}.${s.name}`, item?.[s.name])));
+      const row = el('div', { 'data-row': index }, fieldsOf(spec.schemaName).map((s) => fieldBlock(s, `${path}.${index}.${s.name}`, item?.[s.name], scopeOf(spec.schemaName))));
       row.append(el('button', { type: 'button', class: 'secondary outline', onclick: () => { row.remove(); renumber(rows, path); } }, t('ui.remove')));
       rows.append(row);
     };
@@ -109,8 +109,8 @@ function fieldBlock(spec, path, value) {
   }
   const control = input(spec, path, value);
   const label = el('label', { for: control.id, class: spec.kind === 'text' ? 'wide' : null },
-    t(`field.${spec.name}`), spec.required ? ' *' : '', control);
-  if (spec.kind === 'boolean') { label.textContent = ''; label.append(control, ' ', t(`field.${spec.name}`)); }
+    fieldLabel(spec.name, scope), spec.required ? ' *' : '', control);
+  if (spec.kind === 'boolean') { label.textContent = ''; label.append(control, ' ', fieldLabel(spec.name, scope)); }
   return label;
 }
 
@@ -159,6 +159,7 @@ function collect(root, schemaName, prefix, options) {
 }
 
 export function showErrors(form, error) {
+  const scope = scopeOf(form.dataset.schema);
   form.querySelectorAll('.field-error').forEach((n) => n.remove());
   form.querySelectorAll('[aria-invalid]').forEach((n) => n.removeAttribute('aria-invalid'));
   const top = form.querySelector('.form-error');
@@ -171,7 +172,7 @@ export function showErrors(form, error) {
       node.setAttribute('aria-invalid', 'true');
       node.closest('label')?.after(el('small', { class: 'field-error', 'data-error-for': f.field }, f.message));
     } else {
-      top.append(el('div', { class: 'field-error', 'data-error-for': f.field }, `${t(`field.${String(f.field).split('.').pop()}`)}: ${f.message}`));
+      top.append(el('div', { class: 'field-error', 'data-error-for': f.field }, `${fieldLabel(String(f.field).split('.').pop(), scope)}: ${f.message}`));
     }
   }
   form.querySelector('[aria-invalid=true]')?.focus();
@@ -183,7 +184,12 @@ export async function renderForm(container, schemaName, { initial = {}, exclude 
   const options = { exclude, only, partial };
   const form = el('form', { class: 'generic', novalidate: true, 'data-schema': schemaName });
   form.append(el('div', { class: 'form-error', role: 'alert' }));
-  for (const spec of fieldsOf(schemaName, options)) form.append(fieldBlock(spec, spec.name, initial[spec.name]));
+  // The paper form's own fields first; references to other records (ids) after them.
+  const specs = fieldsOf(schemaName, options);
+  const isReference = (spec) => spec.name.endsWith('_id');
+  for (const spec of [...specs.filter((x) => !isReference(x)), ...specs.filter(isReference)]) {
+    form.append(fieldBlock(spec, spec.name, initial[spec.name], scopeOf(schemaName)));
+  }
   if (extra) form.append(extra);
   const button = el('button', { type: 'submit' }, submitLabel || t('ui.save'));
   form.append(el('div', { class: 'actions' }, button));

@@ -36,6 +36,16 @@ export function t(key, params = {}) {
 
 export function has(key) { return key in catalog; }
 
+// A form's own wording wins over the shared one: field.equipment.status before field.status.
+export function fieldLabel(name, scope) {
+  return scope && `field.${scope}.${name}` in catalog ? catalog[`field.${scope}.${name}`] : t(`field.${name}`);
+}
+
+// EquipmentCreate, EquipmentOut, ComplaintListItem → equipment, complaint.
+export function scopeOf(schemaName) {
+  return schemaName ? schemaName.replace(/(Create|Update|Out|In|ListItem|Brief)$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase() : null;
+}
+
 export function enumLabel(enumName, value) {
   if (value === null || value === undefined || value === '') return '';
   const key = `enum.${enumName}.${value}`;

@@ -1,6 +1,6 @@
 // List pages: search, filters, paging, export; rows open the detail view.
 import { api, query } from './api.js';
-import { t, enumLabel, formatDateTime } from './i18n.js';
+import { t, enumLabel, formatDateTime, fieldLabel } from './i18n.js';
 import { el } from './forms.js';
 
 export function cell(column, row) {
@@ -12,8 +12,8 @@ export function cell(column, row) {
   return value ?? '';
 }
 
-function filterControl(filter, state) {
-  const label = t(filter.label || `field.${filter.name}`);
+function filterControl(filter, state, scope) {
+  const label = filter.label ? t(filter.label) : fieldLabel(filter.name, scope);
   if (filter.options) {
     const select = el('select', { name: filter.name, 'aria-label': label },
       el('option', { value: '' }, `${label}: ${t('ui.all')}`),
@@ -29,7 +29,7 @@ function filterControl(filter, state) {
 export async function renderList(container, config) {
   const state = { q: '', offset: 0, limit: config.limit || 20, ...(config.initial || {}) };
   const search = el('input', { type: 'search', name: 'q', placeholder: t(config.searchHint || 'ui.search'), 'aria-label': t('ui.search'), value: state.q });
-  const filters = (config.filters || []).map((f) => filterControl(f, state));
+  const filters = (config.filters || []).map((f) => filterControl(f, state, config.labelScope));
   const toolbar = el('form', { class: 'toolbar', role: 'search' }, search, filters, el('button', { type: 'submit' }, t('ui.search')));
   const actions = el('div', { class: 'toolbar' }, config.actions || []);
   if (config.exportPath) {
@@ -56,7 +56,7 @@ export async function renderList(container, config) {
       return;
     }
     const items = Array.isArray(page) ? page : page.items;
-    const head = el('thead', {}, el('tr', {}, config.columns.map((c) => el('th', {}, t(c.label || `field.${c.key.split('.').pop()}`)))));
+    const head = el('thead', {}, el('tr', {}, config.columns.map((c) => el('th', {}, c.label ? t(c.label) : fieldLabel(c.key.split('.').pop(), config.labelScope)))));
     const body = el('tbody', {}, items.map((row) => el('tr', { 'data-id': row.id, onclick: () => config.onOpen?.(row) },
       config.columns.map((c) => el('td', {}, cell(c, row))))));
     if (!items.length) body.append(el('tr', {}, el('td', { colspan: config.columns.length, class: 'muted' }, t('ui.no_results'))));

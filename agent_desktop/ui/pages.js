@@ -1,7 +1,7 @@
 // The pages of each domain. Generic list/detail/form pages cover the paper forms; customers and
 // complaints get richer detail views (screen-pop material, the complaint workflow).
 import { api, query } from './api.js';
-import { t, enumLabel, formatDateTime } from './i18n.js';
+import { t, enumLabel, formatDateTime, fieldLabel, scopeOf } from './i18n.js';
 import { el, renderForm, schemas, fieldsOf } from './forms.js';
 import { renderList, cell } from './lists.js';
 import { can, go, toast } from './app.js';
@@ -18,11 +18,13 @@ async function detailList(schemaName, obj, { exclude = [] } = {}) {
     const v = obj[spec.name];
     if (spec.kind === 'array' || spec.kind === 'object') continue;
     let shown = v;
-    if (spec.kind === 'enum') shown = enumLabel(spec.enumName, v);
+    if (spec.name === 'confidentiality') shown = enumLabel('Clearance', v);
+    else if (spec.kind === 'enum') shown = enumLabel(spec.enumName, v);
     else if (typeof v === 'boolean') shown = v ? t('ui.yes') : t('ui.no');
     else if (spec.kind === 'datetime') shown = formatDateTime(v);
     else if (Array.isArray(v)) shown = v.join('; ');
-    dl.append(el('dt', {}, t(`field.${spec.name}`)), el('dd', { 'data-field': spec.name }, shown ?? ''));
+    if (shown === null || shown === undefined || shown === '') continue;  // a paper form's blank boxes stay off screen
+    dl.append(el('div', {}, el('dt', {}, fieldLabel(spec.name, scopeOf(schemaName))), el('dd', { 'data-field': spec.name }, shown)));
   }
   return dl;
 }
@@ -39,7 +41,7 @@ function crud({ route, endpoint, title, columns, filters = [], createSchema, upd
     main.replaceChildren(h2(title));
     const actions = createPerm && can(createPerm) ? [link(`#/${route}/new`, `+ ${t('ui.new')}`, '')] : [];
     await renderList(main, {
-      endpoint, columns, filters, actions, searchHint,
+      endpoint, columns, filters, actions, searchHint, labelScope: scopeOf(outSchema),
       exportPath: exportPerm && can(exportPerm) ? `${endpoint}/export` : null,
       onOpen: (row) => go(`#/${route}/${row.id}`),
     });
@@ -108,6 +110,8 @@ const recordPages = Object.entries(RECORD_KINDS).flatMap(([kind, k]) => crud({
   route: `records/${kind}`, endpoint: `/api/records/${kind}`, title: k.title, columns: k.columns,
   filters: [{ name: 'from', kind: 'date', label: 'ui.from' }, { name: 'to', kind: 'date', label: 'ui.to' }],
   createSchema: k.create, updateSchema: k.update, outSchema: k.out, createPerm: 'records.create', exportPerm: 'records.export',
+  // The telephony core links the PBX call; the record's agent is whoever writes it.
+  exclude: ['pbx_linkedid', 'pbx_uniqueid', 'agent_id'],
   searchHint: 'ui.search_records',
 }));
 
@@ -224,7 +228,7 @@ async function complaintsList(main) {
   if (can('complaints.create')) actions.push(link('#/complaints/new', `+ ${t('ui.new')}`, ''));
   actions.push(link('#/complaints/summary', t('ui.summary')));
   await renderList(main, {
-    endpoint: '/api/complaints', searchHint: 'ui.search_complaints',
+    endpoint: '/api/complaints', searchHint: 'ui.search_complaints', labelScope: 'complaint',
     columns: [{ key: 'case_number' }, { key: 'received_at' }, { key: 'customer_name' }, { key: 'category', enumName: 'ComplaintCategory' },
       { key: 'urgency', enumName: 'Urgency' }, { key: 'status', enumName: 'ComplaintStatus' }, { key: 'promised_deadline' }],
     filters: [{ name: 'status', options: ['registered', 'investigating', 'solution_proposed', 'negotiating', 'in_progress', 'closed', 'escalated', 'rejected'], enumName: 'ComplaintStatus' },
