@@ -1,0 +1,1 @@
+"""Tests of the customer-file domain (core.customers)."""
