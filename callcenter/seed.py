@@ -322,7 +322,7 @@ def _seed_history(
                     started_at=start,
                     ended_at=start + timedelta(seconds=rng.randint(45, 900)),
                     content=content,
-                    outcome=outcome,  # type: ignore[arg-type]
+                    outcome=outcome,
                     transferred_to_department=department,
                     queue_name=rng.choice(["support", "billing", "complaints"]),
                 ),
@@ -349,8 +349,8 @@ def _seed_history(
                     started_at=start,
                     ended_at=start + timedelta(seconds=rng.randint(20, 600)),
                     content=content,
-                    purpose=purpose,  # type: ignore[arg-type]
-                    result=result,  # type: ignore[arg-type]
+                    purpose=purpose,
+                    result=result,
                     no_sale_reason=rng.choice(NO_SALE_REASONS) if result == "no_sale" else None,
                     handling_opinion="两周后再次跟进" if result == "interested" else None,
                     next_follow_up_at=start + timedelta(days=14) if result == "interested" else None,
@@ -388,17 +388,17 @@ def _seed_history(
             complaint = complaints.register_complaint(
                 session,
                 data=ComplaintCreate(
-                    channel=rng.choice(["phone"] * 6 + ["letter", "visit", "store", "fax"]),  # type: ignore[arg-type]
+                    channel=rng.choice(["phone"] * 6 + ["letter", "visit", "store", "fax"]),
                     customer_id=customer.id,
                     customer_name=customer.name,
                     customer_address=customer.address,
                     customer_phone=customer.phones[0].number,
                     product=rng.choice(["宽带套餐", "智能电视", "路由器", "手机"]),
                     category=category,
-                    problem_type=problem,  # type: ignore[arg-type]
+                    problem_type=problem,
                     reason=reason,
                     customer_request=wish,
-                    urgency=rng.choice(["normal", "normal", "urgent", "very_urgent"]),  # type: ignore[arg-type]
+                    urgency=rng.choice(["normal", "normal", "urgent", "very_urgent"]),
                 ),
                 actor=Actor(agent.id, agent.username),
                 settings=settings,

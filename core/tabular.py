@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 EXPORT_ROW_LIMIT = 100_000
 MEDIA_TYPES = {
@@ -22,7 +21,7 @@ MEDIA_TYPES = {
 
 
 class UnreadableTable(ValueError):
-    """The uploaded file is neither a CSV nor an XLSX we can read."""
+    """The uploaded file is neither a CSV nor an XLSX we can read; ``str()`` is the reason code."""
 
 
 @dataclass(frozen=True)
@@ -75,17 +74,54 @@ def write_table(
     raise ValueError(f"unknown export format {fmt!r}")
 
 
-def read_table(data: bytes, filename: str) -> tuple[list[str], Iterator[dict[str, str]]]:
-    """Headers and rows (as text) of an uploaded CSV or XLSX; raises :class:`UnreadableTable`."""
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # numbers typed in Excel (phone numbers!) arrive as floats
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value).strip()
+
+
+NumberedRows = list[tuple[int, dict[str, str]]]
+
+
+def _numbered(records: Iterable[Iterable[Any]], max_rows: int) -> tuple[list[str], NumberedRows]:
+    """Header and numbered body rows; blank rows are skipped but still counted, as Excel shows them."""
+    iterator = iter(records)
+    header_row = next(iterator, None)
+    headers = [_text(h) for h in header_row or []]
+    if not any(headers):
+        raise UnreadableTable("no_header")
+    rows: NumberedRows = []
+    for number, record in enumerate(iterator, start=2):
+        cells = [_text(v) for v in record]
+        if any(cells):
+            rows.append((number, dict(zip(headers, cells, strict=False))))
+        if len(rows) > max_rows:
+            raise UnreadableTable("too_many_rows")
+    return headers, rows
+
+
+def read_table(data: bytes, filename: str, *, max_rows: int = 100_000) -> tuple[list[str], NumberedRows]:
+    """Headers and (spreadsheet row number, {header: text}) of an uploaded CSV or XLSX, so that an error
+    report names the row a person sees in Excel. Raises :class:`UnreadableTable` with a reason code:
+    no_header, not_xlsx, not_text, not_table, too_many_rows."""
     name = filename.lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
-        return _read_xlsx(data)
-    if name.endswith(".csv") or name.endswith(".txt"):
-        return _read_csv(data)
-    raise UnreadableTable("expected a .csv or .xlsx file")
-
-
-def _read_csv(data: bytes) -> tuple[list[str], Iterator[dict[str, str]]]:
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                return _numbered(book.worksheets[0].iter_rows(values_only=True), max_rows)
+            finally:
+                book.close()
+        except UnreadableTable:
+            raise
+        except Exception as exc:  # BadZipFile, KeyError, …: a garbage upload must not be a 500
+            raise UnreadableTable("not_xlsx") from exc
+    if not (name.endswith(".csv") or name.endswith(".txt")):
+        raise UnreadableTable("not_table")
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
             text = data.decode(encoding)
@@ -93,42 +129,10 @@ def _read_csv(data: bytes) -> tuple[list[str], Iterator[dict[str, str]]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise UnreadableTable("the CSV is neither UTF-8 nor GB18030 text")
+        raise UnreadableTable("not_text")
     if "\x00" in text:
-        raise UnreadableTable("binary data is not a CSV file")
+        raise UnreadableTable("not_text")
     try:
-        reader = csv.reader(io.StringIO(text))
-        headers = [h.strip() for h in next(reader, [])]
-        body = list(reader)
+        return _numbered(csv.reader(io.StringIO(text, newline="")), max_rows)
     except csv.Error as exc:
-        raise UnreadableTable(f"malformed CSV: {exc}") from exc
-    if not any(headers):
-        raise UnreadableTable("the file has no header row")
-    return headers, (dict(zip(headers, (c.strip() for c in row), strict=False)) for row in body if any(row))
-
-
-def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[dict[str, str]]]:
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UnreadableTable(f"unreadable XLSX: {exc}") from exc
-    except Exception as exc:  # zipfile.BadZipFile and friends: a garbage upload must not be a 500
-        raise UnreadableTable(f"unreadable XLSX: {exc}") from exc
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header_row = next(rows, None)
-    if not header_row or not any(header_row):
-        raise UnreadableTable("the file has no header row")
-    headers = ["" if h is None else str(h).strip() for h in header_row]
-
-    def text(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))  # phone numbers typed in Excel arrive as floats
-        if hasattr(value, "isoformat"):
-            return str(value.isoformat())
-        return str(value).strip()
-
-    body = [row for row in rows if row and any(v is not None and str(v).strip() for v in row)]
-    return headers, (dict(zip(headers, (text(v) for v in row), strict=False)) for row in body)
+        raise UnreadableTable("not_table") from exc

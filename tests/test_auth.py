@@ -13,7 +13,9 @@ from core.security.roles import Role
 from tests.conftest import PASSWORD, LoginAs, MakeUser
 
 
-def test_login_by_username_or_agent_number_and_logout(client: TestClient, make_user: MakeUser, db: Session) -> None:
+def test_login_by_username_or_agent_number_and_logout(
+    client: TestClient, make_user: MakeUser, db: Session
+) -> None:
     user = make_user(Role.AGENT, agent_number="8001")
     assert client.get("/api/auth/me").status_code == 401
     response = client.post("/api/auth/login", json={"username": "8001", "password": PASSWORD})
@@ -31,7 +33,9 @@ def test_login_by_username_or_agent_number_and_logout(client: TestClient, make_u
     assert "auth.login" in actions and "auth.logout" in actions
 
 
-def test_wrong_password_is_a_field_error_and_audited(client: TestClient, make_user: MakeUser, db: Session) -> None:
+def test_wrong_password_is_a_field_error_and_audited(
+    client: TestClient, make_user: MakeUser, db: Session
+) -> None:
     user = make_user(Role.AGENT)
     response = client.post("/api/auth/login", json={"username": user.username, "password": "nope"})
     assert response.status_code == 422
@@ -45,7 +49,10 @@ def test_wrong_password_is_a_field_error_and_audited(client: TestClient, make_us
 
 def test_inactive_user_cannot_log_in(client: TestClient, make_user: MakeUser) -> None:
     user = make_user(Role.AGENT, active=False)
-    assert client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD}).status_code == 422
+    assert (
+        client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD}).status_code
+        == 422
+    )
 
 
 def test_bearer_token_works_without_cookie(app: FastAPI, make_user: MakeUser) -> None:
@@ -90,7 +97,12 @@ def test_user_validation_errors_are_per_field(login_as: LoginAs) -> None:
     assert fields["password"] == "至少 8 个字符"
     dup = admin.post(
         "/api/users",
-        json={"username": admin.user.username, "full_name": "x", "role": "agent", "password": "long-enough-1"},  # type: ignore[attr-defined]
+        json={
+            "username": admin.user.username,
+            "full_name": "x",
+            "role": "agent",
+            "password": "long-enough-1",
+        },  # type: ignore[attr-defined]
     )
     assert dup.status_code == 422 and dup.json()["fields"][0]["field"] == "username"
 

@@ -83,7 +83,9 @@ def test_each_role_gets_exactly_its_permissions(
     } - {p.value for p in Permission if not any(perm == p for _m, _p, perm, _l in api_routes(app))}
 
 
-def test_anonymous_requests_get_401_and_leave_an_audit_row(app: FastAPI, client: TestClient, db: Session) -> None:
+def test_anonymous_requests_get_401_and_leave_an_audit_row(
+    app: FastAPI, client: TestClient, db: Session
+) -> None:
     protected = [(m, p) for m, p, _perm, login in api_routes(app) if login]
     for method, path in protected:
         response = client.request(method, concrete(path), json={})
@@ -105,8 +107,12 @@ def test_refusal_message_follows_the_language(role_clients: dict[Role, TestClien
 
 def test_cross_site_cookie_post_is_refused(role_clients: dict[Role, TestClient]) -> None:
     admin = role_clients[Role.ADMIN]
-    response = admin.post("/api/skills", json={"code": "x", "name": "X"}, headers={"Origin": "http://evil.example"})
+    response = admin.post(
+        "/api/skills", json={"code": "x", "name": "X"}, headers={"Origin": "http://evil.example"}
+    )
     assert response.status_code == 403
     assert response.json()["error"] == "error.bad_origin"
-    same_site = admin.post("/api/skills", json={"code": "x", "name": "X"}, headers={"Origin": "http://testserver"})
+    same_site = admin.post(
+        "/api/skills", json={"code": "x", "name": "X"}, headers={"Origin": "http://testserver"}
+    )
     assert same_site.status_code == 201

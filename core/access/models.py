@@ -7,11 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Base
+from core.db import Base, enum_type
 from core.people.models import User
 
 
@@ -71,7 +71,7 @@ class ChangeRequest(Base):
     old_values: Mapped[dict[str, Any]] = mapped_column(JSON)  # 原内容, as it was when requested
     reason: Mapped[str] = mapped_column(String(500))  # 更改原因
     status: Mapped[ChangeRequestStatus] = mapped_column(
-        Enum(ChangeRequestStatus, native_enum=False, length=32), default=ChangeRequestStatus.PENDING
+        enum_type(ChangeRequestStatus), default=ChangeRequestStatus.PENDING
     )
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # 审批人
     reviewed_at: Mapped[datetime | None] = mapped_column()  # 审批日期

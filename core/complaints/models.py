@@ -6,12 +6,12 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.complaints.workflow import ComplaintAcceptance, ComplaintStatus
-from core.db import Base, TimestampMixin
+from core.db import Base, TimestampMixin, enum_type
 from core.people.models import User
 
 __all__ = [
@@ -86,10 +86,6 @@ class Satisfaction(IntEnum):
     VERY_DISSATISFIED = 5
 
 
-def _enum(cls: type[StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=32)
-
-
 class Complaint(Base, TimestampMixin):
     __tablename__ = "complaints"
     __table_args__ = (
@@ -100,9 +96,9 @@ class Complaint(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_number: Mapped[str] = mapped_column(String(32), unique=True)  # TS20261124-0007
     received_at: Mapped[datetime] = mapped_column()
-    channel: Mapped[ComplaintChannel] = mapped_column(_enum(ComplaintChannel))
+    channel: Mapped[ComplaintChannel] = mapped_column(enum_type(ComplaintChannel))
     status: Mapped[ComplaintStatus] = mapped_column(
-        _enum(ComplaintStatus), default=ComplaintStatus.REGISTERED
+        enum_type(ComplaintStatus), default=ComplaintStatus.REGISTERED
     )
 
     # The complainant as given; customer_id only when they are a known customer.
@@ -117,25 +113,25 @@ class Complaint(Base, TimestampMixin):
     product: Mapped[str | None] = mapped_column(String(200))
     purchase_date: Mapped[date | None] = mapped_column(Date)
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    category: Mapped[ComplaintCategory] = mapped_column(_enum(ComplaintCategory))
-    problem_type: Mapped[ComplaintProblemType] = mapped_column(_enum(ComplaintProblemType))
+    category: Mapped[ComplaintCategory] = mapped_column(enum_type(ComplaintCategory))
+    problem_type: Mapped[ComplaintProblemType] = mapped_column(enum_type(ComplaintProblemType))
     reason: Mapped[str] = mapped_column(Text)
     customer_request: Mapped[str | None] = mapped_column(Text)
 
     acceptance: Mapped[ComplaintAcceptance] = mapped_column(
-        _enum(ComplaintAcceptance), default=ComplaintAcceptance.PENDING
+        enum_type(ComplaintAcceptance), default=ComplaintAcceptance.PENDING
     )
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    urgency: Mapped[ComplaintUrgency] = mapped_column(_enum(ComplaintUrgency))
+    urgency: Mapped[ComplaintUrgency] = mapped_column(enum_type(ComplaintUrgency))
     promised_deadline: Mapped[datetime] = mapped_column()
     actual_completed_at: Mapped[datetime | None] = mapped_column()
 
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     handling_department: Mapped[str | None] = mapped_column(String(100))
     investigation_result: Mapped[str | None] = mapped_column(Text)
-    cause: Mapped[ComplaintCause | None] = mapped_column(_enum(ComplaintCause))
+    cause: Mapped[ComplaintCause | None] = mapped_column(enum_type(ComplaintCause))
     own_fault: Mapped[bool | None] = mapped_column()  # 是否本公司责任; None: not established yet
-    resolution: Mapped[ComplaintResolution | None] = mapped_column(_enum(ComplaintResolution))
+    resolution: Mapped[ComplaintResolution | None] = mapped_column(enum_type(ComplaintResolution))
     loss_amount_cents: Mapped[int | None] = mapped_column()
     follow_up_actions: Mapped[str | None] = mapped_column(Text)
     closing_number: Mapped[str | None] = mapped_column(String(32), unique=True)  # 结案编号
@@ -176,8 +172,8 @@ class ComplaintEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(32))  # register / update / transition / callback
-    from_status: Mapped[ComplaintStatus | None] = mapped_column(_enum(ComplaintStatus))
-    to_status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus))
+    from_status: Mapped[ComplaintStatus | None] = mapped_column(enum_type(ComplaintStatus))
+    to_status: Mapped[ComplaintStatus] = mapped_column(enum_type(ComplaintStatus))
     note: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # field → [old, new]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from core.db import Base, TimestampMixin
+from core.db import Base, TimestampMixin, enum_type
 
 
 class InboundOutcome(StrEnum):
@@ -42,10 +42,6 @@ class OutboundResult(StrEnum):
     WRONG_NUMBER = "wrong_number"
     CALLBACK_REQUESTED = "callback_requested"
     OTHER = "other"
-
-
-def _enum(enum: type[StrEnum]) -> Enum:
-    return Enum(enum, native_enum=False, length=32)
 
 
 class CallFormMixin(TimestampMixin):
@@ -90,7 +86,7 @@ class InboundRecord(Base, CallFormMixin):
     caller_number: Mapped[str | None] = mapped_column(String(32), index=True)  # E.164
     content: Mapped[str] = mapped_column(Text)  # 呼入内容
     remarks: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[InboundOutcome | None] = mapped_column(_enum(InboundOutcome))
+    outcome: Mapped[InboundOutcome | None] = mapped_column(enum_type(InboundOutcome))
     transferred_to_department: Mapped[str | None] = mapped_column(String(100))
     queue_name: Mapped[str | None] = mapped_column(String(64))
     ivr_path: Mapped[str | None] = mapped_column(Text)  # the IVR menu choices, as the desktop gives them
@@ -110,8 +106,8 @@ class OutboundRecord(Base, CallFormMixin):
     customer_position: Mapped[str | None] = mapped_column(String(100))
     content: Mapped[str] = mapped_column(Text)
     handling_opinion: Mapped[str | None] = mapped_column(Text)  # 处理意见 / next step
-    purpose: Mapped[OutboundPurpose | None] = mapped_column(_enum(OutboundPurpose))
-    result: Mapped[OutboundResult | None] = mapped_column(_enum(OutboundResult))
+    purpose: Mapped[OutboundPurpose | None] = mapped_column(enum_type(OutboundPurpose))
+    result: Mapped[OutboundResult | None] = mapped_column(enum_type(OutboundResult))
     no_sale_reason: Mapped[str | None] = mapped_column(Text)
     next_follow_up_at: Mapped[datetime | None] = mapped_column(index=True)
 

@@ -13,16 +13,12 @@ the parsed rows are then handed to the job in memory.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,7 +40,7 @@ from core.customers.schemas import CustomerCreate
 from core.db import transaction
 from core.errors import DomainError, FieldProblem, InvalidFields, NotFound
 from core.security.roles import Clearance
-from core.tabular import UnreadableTable
+from core.tabular import UnreadableTable, read_table
 
 log = logging.getLogger(__name__)
 
@@ -158,65 +154,6 @@ class ParsedFile:
     ignored_headers: list[str] = field(default_factory=list)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # numbers typed in Excel arrive as floats
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value).strip()
-
-
-def _numbered(records: Iterable[Iterable[Any]]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and numbered body rows; blank rows are skipped but still counted, as Excel shows them."""
-    iterator = iter(records)
-    header_row = next(iterator, None)
-    headers = [_text(h) for h in header_row or []]
-    if not any(headers):
-        raise UnreadableTable("no_header")
-    rows = []
-    for number, record in enumerate(iterator, start=2):
-        cells = [_text(v) for v in record]
-        if any(cells):
-            rows.append((number, dict(zip(headers, cells, strict=False))))
-        if len(rows) > MAX_ROWS:
-            raise UnreadableTable("too_many_rows")
-    return headers, rows
-
-
-def read_numbered(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Like core.tabular.read_table, but keeps each row's number in the spreadsheet for error reports."""
-    name = filename.lower()
-    if name.endswith(".xlsx") or data[:2] == b"PK":
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                return _numbered(book.worksheets[0].iter_rows(values_only=True))
-            finally:
-                book.close()
-        except UnreadableTable:
-            raise
-        except Exception as exc:  # BadZipFile, KeyError, …: a garbage upload must not be a 500
-            raise UnreadableTable("not_xlsx") from exc
-    if not (name.endswith(".csv") or name.endswith(".txt")):
-        raise UnreadableTable("not_table")
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableTable("not_text")
-    if "\x00" in text:
-        raise UnreadableTable("not_text")
-    try:
-        return _numbered(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise UnreadableTable("not_table") from exc
-
-
 def parse_upload(data: bytes, filename: str, language: str) -> ParsedFile:
     """The upload's rows, or :class:`UnreadableFile` (with the reason in ``language``)."""
     if len(data) > MAX_UPLOAD_BYTES:
@@ -228,7 +165,7 @@ def parse_upload(data: bytes, filename: str, language: str) -> ParsedFile:
         )
 
     try:
-        headers, rows = read_numbered(data, filename)
+        headers, rows = read_table(data, filename, max_rows=MAX_ROWS)
     except UnreadableTable as exc:
         reason = (
             str(exc) if str(exc) in {"no_header", "not_xlsx", "not_text", "too_many_rows"} else "not_table"

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Base, TimestampMixin
+from core.db import Base, TimestampMixin, enum_type
 from core.people.models import User
 from core.security.roles import Clearance
 
@@ -97,10 +96,6 @@ class ImportStatus(StrEnum):
     FAILED = "failed"
 
 
-def _enum(enum: type[StrEnum]) -> Enum:
-    return Enum(enum, native_enum=False, length=32)
-
-
 class Customer(Base, TimestampMixin):
     __tablename__ = "customers"
     __table_args__ = (
@@ -110,13 +105,13 @@ class Customer(Base, TimestampMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)  # 客户代码, e.g. C000123
-    kind: Mapped[CustomerKind] = mapped_column(_enum(CustomerKind), default=CustomerKind.INDIVIDUAL)
+    kind: Mapped[CustomerKind] = mapped_column(enum_type(CustomerKind), default=CustomerKind.INDIVIDUAL)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
     region: Mapped[str | None] = mapped_column(String(100), index=True)  # 地区
-    grade: Mapped[CustomerGrade] = mapped_column(_enum(CustomerGrade))  # 客户等级
-    sales_share_class: Mapped[SalesShareClass | None] = mapped_column(_enum(SalesShareClass))
-    credit_rating: Mapped[CreditRating | None] = mapped_column(_enum(CreditRating))  # 信用等级
+    grade: Mapped[CustomerGrade] = mapped_column(enum_type(CustomerGrade))  # 客户等级
+    sales_share_class: Mapped[SalesShareClass | None] = mapped_column(enum_type(SalesShareClass))
+    credit_rating: Mapped[CreditRating | None] = mapped_column(enum_type(CreditRating))  # 信用等级
     confidentiality: Mapped[int] = mapped_column(default=int(Clearance.INTERNAL))  # 密级 0–3
     contact_person: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(200))
@@ -159,7 +154,7 @@ class CustomerPhone(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     number: Mapped[str] = mapped_column(String(32), index=True)
-    label: Mapped[PhoneLabel] = mapped_column(_enum(PhoneLabel), default=PhoneLabel.MOBILE)
+    label: Mapped[PhoneLabel] = mapped_column(enum_type(PhoneLabel), default=PhoneLabel.MOBILE)
     is_primary: Mapped[bool] = mapped_column(default=False)
 
     customer: Mapped[Customer] = relationship(back_populates="phones")
@@ -189,7 +184,9 @@ class CorporateProfile(Base):
     payment_cash_pct: Mapped[int | None] = mapped_column()  # 付款方式：现金 %
     payment_cheque_pct: Mapped[int | None] = mapped_column()  # 支票 %
     payment_draft_pct: Mapped[int | None] = mapped_column()  # 汇票 %
-    payment_behaviour: Mapped[PaymentBehaviour | None] = mapped_column(_enum(PaymentBehaviour))  # 付款情况
+    payment_behaviour: Mapped[PaymentBehaviour | None] = mapped_column(
+        enum_type(PaymentBehaviour)
+    )  # 付款情况
 
     customer: Mapped[Customer] = relationship(back_populates="corporate")
 
@@ -200,7 +197,7 @@ class IndividualProfile(Base):
     __tablename__ = "customer_individual"
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
-    gender: Mapped[Gender | None] = mapped_column(_enum(Gender))
+    gender: Mapped[Gender | None] = mapped_column(enum_type(Gender))
     birth_date: Mapped[date | None] = mapped_column()
     occupation: Mapped[str | None] = mapped_column(String(100))
     services_hoped: Mapped[str | None] = mapped_column(Text)  # 客户希望的服务
@@ -259,7 +256,7 @@ class CustomerRatingChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    field: Mapped[RatingField] = mapped_column(_enum(RatingField))
+    field: Mapped[RatingField] = mapped_column(enum_type(RatingField))
     old_value: Mapped[str | None] = mapped_column(String(32))
     new_value: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(500))
@@ -276,7 +273,7 @@ class CustomerImportJob(Base, TimestampMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255))
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus), default=ImportStatus.QUEUED)
+    status: Mapped[ImportStatus] = mapped_column(enum_type(ImportStatus), default=ImportStatus.QUEUED)
     language: Mapped[str] = mapped_column(String(8), default="zh-CN")  # the requester's, for row errors
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, TimestampMixin
+from core.db import Base, TimestampMixin, enum_type
 from core.people.models import User
 
 
@@ -36,9 +36,7 @@ class Equipment(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)  # 编号
     name: Mapped[str | None] = mapped_column(String(200))  # make and model, e.g. "Jabra Biz 2300"
-    category: Mapped[EquipmentCategory] = mapped_column(
-        Enum(EquipmentCategory, native_enum=False, length=32), index=True
-    )
+    category: Mapped[EquipmentCategory] = mapped_column(enum_type(EquipmentCategory), index=True)
     phone_extension: Mapped[str | None] = mapped_column(String(40))  # phone number or extension
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     user_name: Mapped[str | None] = mapped_column(String(100))  # for users who are not staff in the system
@@ -46,7 +44,7 @@ class Equipment(Base, TimestampMixin):
     purchase_date: Mapped[date | None] = mapped_column()
     remarks: Mapped[str | None] = mapped_column(Text)
     status: Mapped[EquipmentStatus] = mapped_column(
-        Enum(EquipmentStatus, native_enum=False, length=32), default=EquipmentStatus.IN_USE, index=True
+        enum_type(EquipmentStatus), default=EquipmentStatus.IN_USE, index=True
     )
 
     user: Mapped[User | None] = relationship(lazy="joined")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.db import Base, TimestampMixin
+from core.db import Base, TimestampMixin, enum_type
 from core.security.roles import Role
 
 
@@ -32,7 +32,7 @@ class User(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=32))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
     password_hash: Mapped[str] = mapped_column(String(255))
     agent_number: Mapped[str | None] = mapped_column(String(20), unique=True)  # 工号
     position: Mapped[str | None] = mapped_column(String(100))

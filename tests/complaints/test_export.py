@@ -12,9 +12,9 @@ from core.audit.models import AuditEntry
 from core.complaints.workflow import ComplaintStatus
 from core.config import Settings
 from core.security.roles import Role
-from core.tabular import read_table
 from tests.complaints.helpers import HAPPY_PATH, payload, register, walk
 from tests.conftest import LoginAs, MakeUser
+from tests.tables import exported
 
 
 def test_agent_exports_own_complaints_as_csv_in_chinese(login_as: LoginAs, db: Session) -> None:
@@ -27,7 +27,7 @@ def test_agent_exports_own_complaints_as_csv_in_chinese(login_as: LoginAs, db: S
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"].startswith("attachment; filename=")
     assert response.headers["content-disposition"].endswith('.csv"')
-    headers, rows = read_table(response.content, "x.csv")
+    headers, rows = exported(response.content, "x.csv")
     rows_list = list(rows)
     assert headers[:4] == ["投诉编号", "投诉时间", "投诉方式", "处理状态"]
     assert "承诺处理期限" in headers and "损失金额（元）" in headers and "回访满意度" in headers
@@ -58,7 +58,7 @@ def test_officer_exports_xlsx_in_english_with_filters(
     response = officer.get("/api/complaints/export?format=xlsx&status=closed&lang=en")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
-    headers, rows = read_table(response.content, "x.xlsx")
+    headers, rows = exported(response.content, "x.xlsx")
     assert headers[:3] == ["Case number", "Received", "Channel"]
     (row,) = list(rows)
     assert row["Case number"] == closed.case_number

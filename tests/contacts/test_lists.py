@@ -16,7 +16,6 @@ from core.contacts import service
 from core.customers.models import Customer
 from core.people.models import Team
 from core.security.roles import Role
-from core.tabular import read_table
 from tests.conftest import LoginAs
 from tests.contacts.conftest import (
     AuditRows,
@@ -25,6 +24,7 @@ from tests.contacts.conftest import (
     outbound_payload,
     phone_log_payload,
 )
+from tests.tables import exported
 
 
 def post(client: TestClient, path: str, payload: dict[str, object]) -> int:
@@ -254,7 +254,7 @@ def test_export_reads_back(login_as: LoginAs, team: Team, customer: Customer, fm
     assert response.status_code == 200, response.text
     assert response.headers["content-disposition"].startswith("attachment;")
     assert f".{fmt}" in response.headers["content-disposition"]
-    headers, rows_iter = read_table(response.content, f"export.{fmt}")
+    headers, rows_iter = exported(response.content, f"export.{fmt}")
     rows = list(rows_iter)
     assert len(rows) == 1  # the team's record only
     row = rows[0]

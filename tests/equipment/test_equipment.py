@@ -16,8 +16,8 @@ from core.audit.models import AuditEntry
 from core.equipment.models import Equipment, EquipmentCategory, EquipmentStatus
 from core.equipment.schemas import EquipmentCreate
 from core.security.roles import Role
-from core.tabular import read_table
 from tests.conftest import LoginAs, MakeUser
+from tests.tables import exported
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
@@ -205,7 +205,7 @@ def test_export_reads_back(supervisor: TestClient, fmt: str) -> None:
     response = supervisor.get("/api/equipment/export", params={"format": fmt, "category": "headset"})
     assert response.status_code == 200
     assert response.headers["content-disposition"].startswith("attachment;")
-    headers, rows = read_table(response.content, f"equipment.{fmt}")
+    headers, rows = exported(response.content, f"equipment.{fmt}")
     assert headers[:3] == ["设备编号", "品名型号", "设备类别"]
     rows_list = list(rows)
     assert len(rows_list) == 1
@@ -218,7 +218,7 @@ def test_export_reads_back(supervisor: TestClient, fmt: str) -> None:
     assert row["购置日期"].startswith("2025-03-18")
 
     english = supervisor.get("/api/equipment/export", params={"format": fmt, "lang": "en"})
-    headers, rows = read_table(english.content, f"equipment.{fmt}")
+    headers, rows = exported(english.content, f"equipment.{fmt}")
     assert "Equipment number" in headers
     assert {r["Category"] for r in rows} == {"Headset", "Voice gateway"}
 
