@@ -9,14 +9,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Select,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.clock import utcnow
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,6 +111,19 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def paginate(
+    session: Session,
+    query: Select[T],
+    *order_by: ColumnElement[Any] | QueryableAttribute[Any],
+    offset: int,
+    limit: int,
+) -> tuple[list[T], int]:
+    """One page of ``query`` in ``order_by`` order, and how many rows match in all (for the pager)."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(*order_by).offset(offset).limit(limit)).unique().all()
+    return list(rows), total
 
 
 @contextmanager

@@ -11,7 +11,14 @@ from core import i18n
 
 # Paging, envelope and machine fields the UI never shows with a label.
 UNLABELLED = {"items", "total", "offset", "limit", "id", "detail", "loc", "msg", "type", "input", "ctx"} | {
-    "phones_masked", "masked", "permissions", "allowed_transitions", "events", "days", "definitions", "counts",
+    "phones_masked",
+    "masked",
+    "permissions",
+    "allowed_transitions",
+    "events",
+    "days",
+    "definitions",
+    "counts",
     "errors",
 }
 MACHINE_SCHEMAS = {"UiConfig"}

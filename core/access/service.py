@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from core import phone
@@ -23,6 +23,7 @@ from core.access.schemas import ChangeRequestCreate, GrantCreate, GrantStatus
 from core.audit import service as audit
 from core.audit.service import Actor
 from core.clock import as_utc, utcnow
+from core.db import paginate
 from core.errors import Conflict, FieldProblem, InvalidFields, InvalidTransition, NotFound
 from core.people.models import User
 from core.tabular import EXPORT_ROW_LIMIT
@@ -145,11 +146,9 @@ def list_grants(
             or_(User.username.ilike(like), User.full_name.ilike(like), User.agent_number.ilike(like))
         )
         query = query.where(or_(AccessGrant.reason.ilike(like), AccessGrant.user_id.in_(grantee)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(AccessGrant.granted_at.desc(), AccessGrant.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), total
+    return paginate(
+        session, query, AccessGrant.granted_at.desc(), AccessGrant.id.desc(), offset=offset, limit=limit
+    )
 
 
 def create_grant(session: Session, *, data: GrantCreate, zone: ZoneInfo, actor: Actor) -> AccessGrant:
@@ -423,11 +422,9 @@ def list_change_requests(
         like = f"%{q}%"
         matching = select(customer.id).where(or_(customer.code.ilike(like), customer.name.ilike(like)))
         query = query.where(or_(ChangeRequest.reason.ilike(like), ChangeRequest.customer_id.in_(matching)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(ChangeRequest.requested_at.desc(), ChangeRequest.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), total
+    return paginate(
+        session, query, ChangeRequest.requested_at.desc(), ChangeRequest.id.desc(), offset=offset, limit=limit
+    )
 
 
 def record_request_read(session: Session, *, row: ChangeRequest, actor: Actor) -> None:

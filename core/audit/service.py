@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEntry
+from core.db import paginate
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,4 @@ def search(
         query = query.where(AuditEntry.at >= since)
     if until:
         query = query.where(AuditEntry.at <= until)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return paginate(session, query, AuditEntry.id.desc(), offset=offset, limit=limit)

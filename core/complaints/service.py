@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,7 @@ from core.complaints.schemas import (
 )
 from core.complaints.workflow import ComplaintAcceptance, ComplaintStatus, Facts
 from core.config import Settings, get_settings
-from core.db import Base
+from core.db import Base, paginate
 from core.errors import Conflict, InvalidFields, InvalidTransition, NotFound
 from core.people.models import User
 
@@ -354,11 +354,9 @@ def list_complaints(
     now: datetime | None = None,
 ) -> tuple[list[Complaint], int]:
     query = filtered_query(flt, zone=zone, region=region, now=now or utcnow())
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Complaint.received_at.desc(), Complaint.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), total
+    return paginate(
+        session, query, Complaint.received_at.desc(), Complaint.id.desc(), offset=offset, limit=limit
+    )
 
 
 def open_for_customer(session: Session, *, customer_id: int) -> list[Complaint]:

@@ -49,7 +49,7 @@ from core.contacts.schemas import (
     PhoneLogUpdate,
     RecordOut,
 )
-from core.db import Base
+from core.db import Base, paginate
 from core.errors import FieldProblem, InvalidFields, NotFound
 from core.people.models import User
 
@@ -460,9 +460,7 @@ def list_records(
     for name, value in filters.equals.items():
         if value is not None:
             query = query.where(kind.column(name) == value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(when.desc(), model.id.desc()).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return paginate(session, query, when.desc(), model.id.desc(), offset=offset, limit=limit)
 
 
 def note_read(session: Session, kind: FormKind, *, record_id: int, actor: Actor) -> None:

@@ -45,6 +45,7 @@ from core.customers.schemas import (
     ServiceHistoryIn,
     VisitIn,
 )
+from core.db import paginate
 from core.errors import FieldProblem, InvalidFields, NotFound
 from core.people.models import User
 from core.security.roles import Clearance
@@ -218,9 +219,7 @@ def search_customers(
     """Files matching the search that the user may read; a phone number in any spelling matches."""
     conditions = search_conditions(q=q, grade=grade, region=region, kind=kind, phone_region=phone_region)
     query = _visible_query(session, conditions=conditions, user_id=user_id, clearance=clearance)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Customer.code).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return paginate(session, query, Customer.code, offset=offset, limit=limit)
 
 
 def lookup_by_phone(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
 from core.audit.service import Actor
+from core.db import paginate
 from core.equipment.models import Equipment, EquipmentCategory, EquipmentStatus
 from core.equipment.schemas import EquipmentCreate, EquipmentUpdate
 from core.errors import FieldProblem, InvalidFields, NotFound
@@ -55,9 +56,7 @@ def list_equipment(
         query = query.where(Equipment.status == status)
     if user_id is not None:
         query = query.where(Equipment.user_id == user_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Equipment.number).offset(offset).limit(limit)).unique().all()
-    return list(rows), total
+    return paginate(session, query, Equipment.number, offset=offset, limit=limit)
 
 
 def _problems(session: Session, values: dict[str, Any], own_id: int | None) -> list[FieldProblem]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.audit import service as audit
 from core.audit.service import Actor
 from core.clock import utcnow
+from core.db import paginate
 from core.errors import Conflict, InvalidFields, NotFound
 from core.people.models import LoginSession, Skill, Team, User, UserSkill
 from core.people.schemas import SkillLevel, TeamIn, UserCreate, UserUpdate
@@ -90,9 +91,7 @@ def list_users(
         query = query.where(User.team_id == team_id)
     if active is not None:
         query = query.where(User.active == active)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(User.agent_number, User.username).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return paginate(session, query, User.agent_number, User.username, offset=offset, limit=limit)
 
 
 def _check_unique(
