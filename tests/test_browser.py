@@ -4,6 +4,7 @@ call, sees it in the list, and switches the UI to English."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +85,78 @@ def test_agent_records_an_inbound_call_then_switches_to_english(
     # The choice is kept for the next visit.
     page.reload()
     expect(page.locator("#logout")).to_have_text("Log out")
+
+
+# The menu entry each permission opens (agent_desktop/ui/app.js MENU); home is everyone's.
+MENU_PERMISSIONS = {
+    "customers": "customers.read",
+    "records/inbound": "records.read",
+    "records/outbound": "records.read",
+    "records/phone-log": "records.read",
+    "records/interviews": "records.read",
+    "complaints": "complaints.read",
+    "change-requests": "change_requests.create",
+    "access": "access.read",
+    "equipment": "equipment.read",
+    "users": "users.read",
+    "audit": "audit.read",
+}
+
+
+def test_each_role_sees_only_its_own_menus(
+    live_server: LiveServer, browser_page: Any, make_user: MakeUser
+) -> None:
+    from playwright.sync_api import expect
+
+    from core.security.roles import ROLE_PERMISSIONS
+
+    page = browser_page
+    for role in Role:
+        user = make_user(role)
+        page.goto(live_server.url + "/#/login")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("[data-user]")).to_be_visible()
+        shown = set(page.locator("nav.menu a").evaluate_all("links => links.map(a => a.dataset.menu)"))
+        allowed = {
+            menu for menu, permission in MENU_PERMISSIONS.items() if permission in ROLE_PERMISSIONS[role]
+        }
+        assert shown == allowed | {"home"}, role
+        page.click("#logout")
+        expect(page.locator("#login-form")).to_be_visible()
+
+
+def test_info_officer_imports_customers_with_a_row_error_report(
+    live_server: LiveServer, browser_page: Any, make_user: MakeUser, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    officer = make_user(Role.INFO_OFFICER)
+    upload = tmp_path / "客户.csv"
+    upload.write_text(
+        "客户代码,客户名称,客户等级,电话\n"
+        "C100001,张伟,AAA,13900139001\n"
+        "C100002,李娜,Z,13900139002\n"
+        "C100003,王强,B,not-a-phone\n"
+        "C100004,赵敏,A,021-62345678\n",
+        encoding="utf-8",
+    )
+    page = browser_page
+    page.goto(live_server.url)
+    page.fill("input[name=username]", officer.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("[data-user]")).to_be_visible()
+    page.goto(live_server.url + "/#/customers/import")
+    page.set_input_files("#import-file", str(upload))
+    page.click("#import-status >> xpath=preceding-sibling::form//button[@type='submit']")
+    result = page.locator("[data-import-result]")
+    expect(result).to_have_text("导入完成：新增 2 条，错误 2 行")
+    errors = page.locator("#import-status table")
+    expect(errors).to_contain_text("3")  # spreadsheet row of 李娜 (header = row 1)
+    expect(errors).to_contain_text("4")
+    page.goto(live_server.url + "/#/customers")
+    expect(page.locator("table.list tbody")).to_contain_text("张伟")
+    expect(page.locator("table.list tbody")).to_contain_text("赵敏")
+    expect(page.locator("table.list tbody")).not_to_contain_text("王强")
