@@ -11,12 +11,16 @@ const button = (label, onclick, cls = '') => el('button', { type: 'button', clas
 const link = (href, label, cls = 'outline') => el('a', { role: 'button', class: cls, href }, label);
 
 // A read-only view of an object, labelled and formatted from its output schema.
+// Fields for the machine, not for people.
+const HIDDEN_IN_DETAIL = ['allowed_transitions', 'phones_masked', 'masked'];
+
 async function detailList(schemaName, obj, { exclude = [] } = {}) {
   await schemas();
   const dl = el('dl', { class: 'detail' });
-  for (const spec of fieldsOf(schemaName, { exclude })) {
+  for (const spec of fieldsOf(schemaName, { exclude: [...exclude, ...HIDDEN_IN_DETAIL] })) {
     const v = obj[spec.name];
     if (spec.kind === 'array' || spec.kind === 'object') continue;
+    if (spec.name.endsWith('_id') && spec.name !== 'id') continue;  // the name beside it is what people read
     let shown = v;
     if (spec.name === 'confidentiality') shown = enumLabel('Clearance', v);
     else if (spec.kind === 'enum') shown = enumLabel(spec.enumName, v);
@@ -29,9 +33,9 @@ async function detailList(schemaName, obj, { exclude = [] } = {}) {
   return dl;
 }
 
-function subTable(rows, columns, id = null) {
+function subTable(rows, columns, id = null, scope = 'summary') {
   return el('table', { class: 'list', id },
-    el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, t(c.label || `field.${c.key}`))))),
+    el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, c.label ? t(c.label) : fieldLabel(c.key, c.scoped ? scope : null))))),
     el('tbody', {}, rows.map((r) => el('tr', {}, columns.map((c) => el('td', {}, cell(c, r)))))));
 }
 
@@ -255,11 +259,16 @@ async function complaintDetail(main, id) {
   if (c.events?.length) main.append(el('h4', {}, t('ui.history')), subTable(c.events, [{ key: 'at' }, { key: 'by_name' }, { key: 'from_status', enumName: 'ComplaintStatus' }, { key: 'to_status', enumName: 'ComplaintStatus' }, { key: 'note' }]));
   if (can('complaints.handle')) {
     main.append(el('h4', {}, t('ui.transition')));
-    await renderForm(main, 'TransitionIn', { submitLabel: t('ui.apply'), onSubmit: async (values) => {
+    const form = await renderForm(main, 'TransitionIn', { submitLabel: t('ui.apply'), onSubmit: async (values) => {
       await api(`/api/complaints/${id}/transition`, { method: 'POST', body: values });
       toast(t('ui.saved'));
       go(`#/complaints/${id}`);
     } });
+    // Only the steps the workflow allows from here.
+    for (const option of form.querySelectorAll('[data-path=to] option')) {
+      if (option.value && !(c.allowed_transitions || []).includes(option.value)) option.remove();
+    }
+    if (!(c.allowed_transitions || []).length) form.remove();
     if (c.status === 'closed') {
       main.append(el('h4', {}, t('ui.callback')));
       await renderForm(main, 'CallbackIn', { submitLabel: t('ui.save'), onSubmit: async (values) => {
@@ -280,10 +289,17 @@ async function complaintSummary(main) {
   const load = async () => {
     const params = Object.fromEntries(new FormData(form));
     const s = await api(`/api/complaints/summary${query(params)}`);
-    const totals = s.totals || s;
-    out.replaceChildren(el('div', { class: 'cards' }, Object.entries(totals).filter(([, v]) => typeof v === 'number' || v === null).map(([k, v]) =>
-      el('article', {}, el('div', { class: 'muted' }, t(`field.${k}`)), el('div', { class: 'num', 'data-figure': k }, v === null ? '—' : (String(k).includes('ratio') || String(k).includes('share') ? `${(v * 100).toFixed(1)}%` : v))))));
-    if (s.days) out.append(subTable(s.days, Object.keys(s.days[0] || {}).map((k) => ({ key: k }))));
+    const figure = (k, v) => {
+      if (v === null || v === undefined) return '—';
+      if (k.endsWith('ratio') || k.endsWith('share')) return `${(v * 100).toFixed(1)}%`;
+      return typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : v;
+    };
+    out.replaceChildren(el('div', { class: 'cards' }, Object.entries(s.total).map(([k, v]) =>
+      el('article', {}, el('div', { class: 'muted' }, fieldLabel(k, 'summary')), el('div', { class: 'num', 'data-figure': k }, figure(k, v))))));
+    if (s.days?.length) {
+      const keys = ['day', ...Object.keys(s.days[0]).filter((k) => k !== 'day')];
+      out.append(el('h4', {}, t('ui.by_day')), subTable(s.days, keys.map((k) => ({ key: k, label: null, format: (v) => figure(k, v), scoped: true }))));
+    }
     if (s.definitions) out.append(el('h4', {}, t('ui.definitions')), el('dl', { class: 'detail' }, Object.entries(s.definitions).map(([k, v]) => [el('dt', {}, t(`field.${k}`)), el('dd', {}, v)]).flat()));
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
