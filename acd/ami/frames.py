@@ -75,16 +75,23 @@ class FrameParser:
         self.buffer = b""
         self.banner: str | None = None
         self.stats = ParserStats()
+        self._at_start = True  # the banner can only be the connection's first line
 
     def feed(self, data: bytes) -> list[Frame]:
         buffer = self.buffer + data if self.buffer else data
-        if self.banner is None and buffer.startswith(BANNER_PREFIX.encode()):
-            end = buffer.find(b"\r\n")
-            if end < 0:
-                self.buffer = buffer
+        if self._at_start:
+            prefix = BANNER_PREFIX.encode()
+            if len(buffer) < len(prefix) and prefix.startswith(buffer):
+                self.buffer = buffer  # too early to tell
                 return []
-            self.banner = buffer[:end].decode("ascii", "replace")
-            buffer = buffer[end + 2 :]
+            if buffer.startswith(prefix):
+                end = buffer.find(b"\r\n")
+                if end < 0:
+                    self.buffer = buffer
+                    return []
+                self.banner = buffer[:end].decode("ascii", "replace")
+                buffer = buffer[end + 2 :]
+            self._at_start = False
         blocks = buffer.split(FRAME_END)
         rest = blocks.pop()
         if len(rest) > MAX_BUFFER:
