@@ -1,11 +1,13 @@
-"""The ``callcenter`` command: demo, serve, migrate, seed, users create."""
+"""The ``callcenter`` command: demo, serve, migrate, seed, sim, replay, users create."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.config import Settings, get_settings
 from core.security.roles import Role
@@ -91,6 +93,53 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from pbxsim import run_simulator
+
+    print(f"PBX simulator (scenario {args.scenario}) on {args.host}:{args.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
+        asyncio.run(
+            run_simulator(
+                host=args.host,
+                port=args.port,
+                scenario=args.scenario,
+                clock=args.clock,
+                seed=args.seed,
+                queue_log_path=args.queue_log,
+                username=args.username,
+                secret=args.secret,
+            )
+        )
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from acd.ami.frames import parse_capture
+    from acd.records.replay import replay_folder
+    from acd.translate import translate_frames
+    from callcenter import migrate
+
+    if not args.folder.is_dir():
+        print(f"not a folder: {args.folder}", file=sys.stderr)
+        return 2
+
+    def translate(data: bytes) -> list[object]:
+        _parser, frames = parse_capture(data)
+        return translate_frames(frames)
+
+    url = args.db or settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(url)  # the records live in migrated tables, like the live system's
+    summary = replay_folder(args.folder, url, translate=translate, create_schema=False)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +161,24 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--random-seed", type=int, default=2026)
     seed.add_argument("--force", action="store_true", help="seed even when the database has users")
     seed.set_defaults(handler=cmd_seed)
+
+    sim = commands.add_parser("sim", help="run the PBX simulator (AMI server with app_queue semantics)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=5038)
+    sim.add_argument("--scenario", default="demo", help="demo, answered, abandoned, …")
+    sim.add_argument("--clock", choices=["real", "virtual"], default="real")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--queue-log", type=Path, default=None, help="write Asterisk's queue_log here")
+    sim.add_argument("--username", default="admin")
+    sim.add_argument("--secret", default="admin")
+    sim.set_defaults(handler=cmd_sim)
+
+    replay = commands.add_parser(
+        "replay", help="ingest a capture folder (ami.txt, queue_log, cel.csv, cdr.csv) and print its figures"
+    )
+    replay.add_argument("folder", type=Path)
+    replay.add_argument("--db", help="SQLAlchemy URL of the database to fill (default: the configured one)")
+    replay.set_defaults(handler=cmd_replay)
 
     users = commands.add_parser("users", help="manage users")
     users_commands = users.add_subparsers(dest="users_command", required=True)

@@ -101,3 +101,43 @@ def test_demo_seeds_once_and_prints_a_login_per_role(
     assert "already present" in capsys.readouterr().out
     with session_for(data_dir) as session:
         assert session.scalar(select(func.count()).select_from(Team)) == 3
+
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "asterisk"
+
+
+def test_replay_prints_the_figures_of_a_capture(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    url = f"sqlite:///{tmp_path / 'replay.db'}"
+    assert main(["replay", str(FIXTURES / "answered"), "--db", url]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert set(first) == {"queues", "agents", "refused_at_join"}
+    support = first["queues"]["support"]
+    assert set(support) == {
+        "offered",
+        "answered",
+        "answered_within_sl",
+        "abandoned",
+        "exit_with_timeout",
+        "exit_empty",
+        "transferred",
+        "avg_wait_answered_s",
+        "avg_talk_s",
+    }
+    assert (support["offered"], support["answered"], support["abandoned"]) == (8, 8, 0)
+    assert first["agents"]["Alice"] == {"answered": 0, "ring_no_answer": 5, "ring_canceled": 0}
+    assert set(first["agents"]["Bob"]) == {"answered", "ring_no_answer", "ring_canceled"}
+    # idempotent: the same folder again changes nothing
+    assert main(["replay", str(FIXTURES / "answered"), "--db", url]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+
+    assert main(["replay", str(FIXTURES / "abandoned"), "--db", f"sqlite:///{tmp_path / 'ab.db'}"]) == 0
+    abandoned = json.loads(capsys.readouterr().out)
+    assert abandoned["queues"]["support"]["abandoned"] == 5
+    assert abandoned["queues"]["complaints"]["exit_with_timeout"] == 2
+    assert abandoned["queues"]["sales"]["exit_empty"] == 1
+    assert abandoned["refused_at_join"] == {"sales": 1}
+    assert main(["replay", str(tmp_path / "missing")]) == 2
