@@ -5,16 +5,21 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 import agent_desktop
 from callcenter.models import load_all_models
 from core import i18n
-from core.bus import make_bus
+from core.bus import EventBus, make_bus
 from core.config import Settings, get_settings
 from core.db import make_engine, make_session_factory
 from core.web import install_error_handlers
+
+if TYPE_CHECKING:
+    from acd.service import AcdService
 
 ROUTER_MODULES = (
     "core.people.views",
@@ -24,8 +29,27 @@ ROUTER_MODULES = (
     "core.complaints.views",
     "core.equipment.views",
     "core.access.views",
+    "acd.views",
     "agent_desktop.views",  # last: it serves the UI at "/"
 )
+
+
+def _acd_service(settings: Settings, bus: EventBus, session_factory: sessionmaker[Session]) -> AcdService:
+    """The PBX link and what it feeds, when the settings name an Asterisk (or the simulator)."""
+    from acd.records.queue_log import parse_queues_conf
+    from acd.service import AcdService
+
+    queues = parse_queues_conf(settings.queues_conf.read_text()) if settings.queues_conf else {}
+    return AcdService(
+        bus=bus,
+        session_factory=session_factory,
+        host=settings.ami_host or "127.0.0.1",
+        port=settings.ami_port,
+        username=settings.ami_username,
+        secret=settings.ami_secret,
+        queues=queues,
+        region=settings.phone_region,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,9 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
+        acd = _acd_service(settings, bus, app.state.session_factory) if settings.ami_host else None
+        app.state.acd = acd
+        if acd is not None:
+            await acd.start()
         try:
             yield
         finally:
+            if acd is not None:
+                await acd.close()
             await bus.close()
             engine.dispose()
 

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     complaint_deadline_hours_urgent: int = 72
     complaint_deadline_hours_normal: int = 168
     ring_cycle_seconds: float = Field(default=5.0, description="One ring cycle (China: 1 s on, 4 s off).")
+    ami_host: str | None = Field(default=None, description="Asterisk's AMI host; unset: no PBX link.")
+    ami_port: int = 5038
+    ami_username: str = "callcenter"
+    ami_secret: str = Field(default="", description="The AMI user's secret (manager.conf).")
+    queues_conf: Path | None = Field(
+        default=None, description="Asterisk's queues.conf, for wrap-up times and service-level thresholds."
+    )
 
     @field_validator("timezone")
     @classmethod

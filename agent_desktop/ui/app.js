@@ -24,6 +24,7 @@ export function go(hash) { if (location.hash === hash) route(); else location.ha
 // Menu entries: [hash, message key, permission or null (any logged-in user)].
 const MENU = [
   ['#/', 'menu.home', null],
+  ['#/live', 'menu.live', 'acd.monitor'],
   ['#/customers', 'menu.customers', 'customers.read'],
   ['#/records/inbound', 'menu.inbound', 'records.read'],
   ['#/records/outbound', 'menu.outbound', 'records.read'],

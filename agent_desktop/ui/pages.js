@@ -352,9 +352,52 @@ async function auditPage(main) {
   });
 }
 
+// --- live queue view ----------------------------------------------------------------------------------
+const AGENT_STATES = ['available', 'ringing', 'on_call', 'wrap_up', 'paused', 'unavailable', 'logged_out'];
+const seconds = (s) => (s === null || s === undefined ? '' : s < 60 ? `${Math.round(s)}s` : `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`);
+
+async function livePage(main) {
+  main.replaceChildren(h2('menu.live'), el('p', { class: 'muted', id: 'pbx-status' }));
+  const body = el('div', { id: 'live' });
+  main.append(body);
+  const render = (v) => {
+    const status = main.querySelector('#pbx-status');
+    status.textContent = !v.pbx.configured ? t('ui.pbx_not_configured') : v.pbx.connected ? t('ui.pbx_connected', { version: v.pbx.version || '' }) : t('ui.pbx_disconnected');
+    status.dataset.connected = String(v.pbx.connected);
+    body.replaceChildren(
+      el('h4', {}, t('ui.queues')),
+      subTable(v.queues.map((q) => ({ ...q, ...Object.fromEntries(AGENT_STATES.map((s) => [`agents_${s}`, q.agents[s] || 0])) })), [
+        { key: 'name', label: 'ui.queue' }, { key: 'waiting', label: 'ui.waiting' },
+        { key: 'longest_wait_s', label: 'ui.longest_wait', format: seconds },
+        { key: 'offered', label: 'ui.offered' }, { key: 'answered', label: 'ui.answered' }, { key: 'abandoned', label: 'ui.abandoned' },
+        ...AGENT_STATES.slice(0, 6).map((s) => ({ key: `agents_${s}`, label: `ui.agent_state.${s}` })),
+      ], 'live-queues'),
+      el('h4', {}, t('ui.agents')),
+      subTable(v.agents, [
+        { key: 'name', label: 'ui.agent' }, { key: 'state', label: 'ui.state', format: (s) => el('span', { class: `badge state-${s}` }, t(`ui.agent_state.${s}`)) },
+        { key: 'in_state_s', label: 'ui.in_state', format: seconds }, { key: 'reason', label: 'ui.reason' },
+        { key: 'queues', label: 'ui.queues', format: (q) => q.join(', ') },
+      ], 'live-agents'),
+      el('h4', {}, t('ui.calls')),
+      subTable(v.calls, [
+        { key: 'caller', label: 'ui.caller' }, { key: 'queue', label: 'ui.queue' },
+        { key: 'state', label: 'ui.state', format: (s) => t(`ui.call_state.${s}`) }, { key: 'agent', label: 'ui.agent' },
+        { key: 'for_s', label: 'ui.for', format: seconds },
+      ], 'live-calls'),
+    );
+  };
+  const tick = async () => {
+    if (!document.body.contains(body)) return;  // left the page
+    try { render(await api('/api/acd/live')); } catch (error) { body.replaceChildren(el('p', { class: 'form-error' }, error.message)); }
+    setTimeout(tick, 2000);
+  };
+  await tick();
+}
+
 const ROLES = ['agent', 'team_lead', 'supervisor', 'qa_inspector', 'complaints_officer', 'info_officer', 'admin'];
 
 export const pages = [
+  [/^#\/live$/, livePage],
   [/^#\/customers$/, customersList],
   [/^#\/customers\/new$/, customerNew],
   [/^#\/customers\/import$/, customerImport],

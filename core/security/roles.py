@@ -52,6 +52,7 @@ class Permission(StrEnum):
     CHANGE_REQUESTS_CREATE = "change_requests.create"  # 客户信息更改申请
     CHANGE_REQUESTS_REVIEW = "change_requests.review"
     AUDIT_READ = "audit.read"
+    ACD_MONITOR = "acd.monitor"  # the live picture of queues, agents and calls
 
 
 P = Permission
@@ -63,14 +64,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_LEAD: frozenset(
         _FRONT_LINE
         | {P.PHONES_UNMASKED, P.RECORDS_READ_TEAM, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
-        | {P.EQUIPMENT_READ, P.USERS_READ}
+        | {P.EQUIPMENT_READ, P.USERS_READ, P.ACD_MONITOR}
     ),
     Role.SUPERVISOR: frozenset(
         _FRONT_LINE
         | {P.CUSTOMERS_EDIT, P.CUSTOMERS_IMPORT, P.CUSTOMERS_EXPORT, P.PHONES_UNMASKED}
         | {P.RECORDS_READ_TEAM, P.RECORDS_READ_ALL, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
         | {P.EQUIPMENT_READ, P.EQUIPMENT_WRITE, P.USERS_READ, P.ACCESS_READ, P.ACCESS_GRANT}
-        | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ}
+        | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ, P.ACD_MONITOR}
     ),
     Role.QA_INSPECTOR: frozenset(_STAFF | {P.RECORDS_READ_ALL}),
     Role.COMPLAINTS_OFFICER: frozenset(
