@@ -80,40 +80,64 @@ class QueueConfig:
 
 
 def parse_queues_conf(text: str) -> dict[str, QueueConfig]:
-    """The queues of an Asterisk ``queues.conf`` (``[general]`` and templates' ``(!)`` markers skipped;
-    ``[name](template)`` inherits nothing here: only what the section itself says is read)."""
-    queues: dict[str, QueueConfig] = {}
-    current: QueueConfig | None = None
+    """The queues of an Asterisk ``queues.conf``. ``[general]`` is skipped; templates (``[name](!)``) are not
+    queues, but a section ``[name](template, …)`` first takes every setting of its templates, in order, as
+    Asterisk does, then its own."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    parents: dict[str, list[str]] = {}
+    templates: set[str] = set()
+    current: list[tuple[str, str]] | None = None
     for raw in text.splitlines():
         line = raw.split(";", 1)[0].strip()
         if not line:
             continue
         if line.startswith("["):
-            name = line[1 : line.find("]")].strip() if "]" in line else ""
-            is_template = "(!" in line[line.find("]") :] if "]" in line else False
-            current = None if not name or name == "general" or is_template else QueueConfig(name)
-            if current is not None:
-                queues[name] = current
+            close = line.find("]")
+            name = line[1:close].strip() if close > 0 else ""
+            options = line[close + 1 :].strip() if close > 0 else ""
+            inherits = [o.strip() for o in options.strip("()").split(",") if o.strip()] if options else []
+            if not name or name == "general":
+                current = None
+                continue
+            if "!" in inherits:
+                templates.add(name)
+            parents[name] = [o for o in inherits if o != "!"]
+            current = sections.setdefault(name, [])
             continue
         if current is None:
             continue
         key, sep, value = line.partition("=")
-        if not sep:
+        if sep:
+            current.append((key.strip().lower(), value.lstrip(">").strip()))
+
+    def settings_of(name: str, seen: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        inherited = [
+            kv
+            for parent in parents.get(name, [])
+            if parent not in seen
+            for kv in settings_of(parent, seen | {name})
+        ]
+        return inherited + sections.get(name, [])
+
+    queues: dict[str, QueueConfig] = {}
+    for name in sections:
+        if name in templates:
             continue
-        key = key.strip().lower()
-        value = value.lstrip(">").strip()
-        if key == "servicelevel":
-            current.service_level_s = _int(value, DEFAULT_SERVICE_LEVEL_S)
-        elif key == "wrapuptime":
-            current.wrapup_s = _int(value, 0)
-        elif key == "monitor-format":
-            current.records = bool(value)
-        elif key == "member":
-            parts = [part.strip() for part in value.split(",")]
-            interface = parts[0]
-            name = parts[2] if len(parts) > 2 and parts[2] else interface
-            if interface:
-                current.members[name] = interface
+        queue = QueueConfig(name)
+        for key, value in settings_of(name):
+            if key == "servicelevel":
+                queue.service_level_s = _int(value, DEFAULT_SERVICE_LEVEL_S)
+            elif key == "wrapuptime":
+                queue.wrapup_s = _int(value, 0)
+            elif key == "monitor-format":
+                queue.records = bool(value)
+            elif key == "member":
+                parts = [part.strip() for part in value.split(",")]
+                interface = parts[0]
+                member = parts[2] if len(parts) > 2 and parts[2] else interface
+                if interface:
+                    queue.members[member] = interface
+        queues[name] = queue
     return queues
 
 

@@ -196,3 +196,19 @@ def test_ingest_counts_malformed_lines_and_keeps_the_rest(tmp_path: Path) -> Non
             None,
         )
         assert wu.started_at is not None and wu.ended_at is not None
+
+
+def test_queues_conf_templates_are_inherited() -> None:
+    from pathlib import Path
+
+    from acd.records.queue_log import parse_queues_conf
+
+    deploy = Path(__file__).resolve().parents[2] / "deploy" / "asterisk" / "queues.conf"
+    queues = parse_queues_conf(deploy.read_text())
+    assert set(queues) == {"support", "billing", "complaints", "sales"}  # the template is not a queue
+    assert queues["support"].service_level_s == 20 and queues["support"].wrapup_s == 10
+    assert queues["complaints"].wrapup_s == 30  # its own setting wins over the template's
+    assert queues["support"].records is True
+    text = "[t](!)\nwrapuptime=7\n[u](!)\nservicelevel=30\n[q](t,u)\nmember => PJSIP/1,0,Ann,PJSIP/1\n"
+    q = parse_queues_conf(text)["q"]
+    assert (q.wrapup_s, q.service_level_s, q.members) == (7, 30, {"Ann": "PJSIP/1"})
