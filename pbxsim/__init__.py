@@ -1,0 +1,27 @@
+"""PBX simulator: stands in for Asterisk 22 (AMI + app_queue) in the demo, the tests and the benchmarks.
+
+Owns: the clocks (clock.py: RealClock, VirtualClock), app_queue's model and strategies (queues.py), the call
+engine that emits AMI events in Asterisk's order (engine.py), AMI frame encoding (frames.py), the AMI TCP
+server (ami_server.py), queue_log/CDR writers (writers.py), the seeded traffic model (traffic.py), the named
+scenarios (scenarios.py) and the public entry points ``Simulator`` / ``run_simulator`` (simulator.py).
+
+It plays the other side of ``acd``: it imports nothing of ours but ``core``'s plain helpers.
+
+Scenarios ``answered``, ``abandoned``, ``priority``, ``penalty`` and ``ringall`` replay the fixture folders of
+../shared/fixtures/asterisk (same per-call event types and queue_log as the captures); ``demo`` is seeded
+traffic on three queues; ``idle`` is the lab's configuration with no calls.
+
+Left out on purpose (never emitted): RTCPSent/RTCPReceived; Newexten (except one on Redirect); most VarSet
+noise (only QUEUE_PRIO, QUEUEPOSITION, QUEUESTATUS, MIXMONITOR_FILENAME and Setvar's are sent: no SIPDOMAIN,
+QUEUEWAIT*, DIALEDTIME*, ANSWEREDTIME*, MEMBER*, QE*, ABANDONED, RTPAUDIOQOS*, DIALEDPEERNUMBER);
+DeviceStateChange of the customers endpoint; NewCallerid; ChanSpyStart/Stop; RequestBadFormat; AGI and DTMF
+events; Unhold/BlindTransfer (no SIP REFER here); a Reload event only for ``Command: module reload
+app_queue.so``. Not modelled: announcements, penaltymemberslimit, wrandom/rrordered, the ``wallboard``
+user's limited rights, ``core restart``. cdr_csv rows are written per agent attempt (no rows for callers never
+rung nor the post-Queue() Hangup rows); CEL is not written.
+"""
+
+from pbxsim.clock import RealClock, VirtualClock
+from pbxsim.simulator import Simulator, run_simulator
+
+__all__ = ["RealClock", "Simulator", "VirtualClock", "run_simulator"]

@@ -1,0 +1,132 @@
+"""Public entry points: ``Simulator`` (in-process, for tests and benchmarks) and ``run_simulator`` (the CLI's
+long-running server). A Simulator owns one Engine, one AmiServer and the scenario's script on a clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pbxsim.ami_server import AmiServer
+from pbxsim.clock import Clock, RealClock, VirtualClock
+from pbxsim.engine import Engine
+from pbxsim.scenarios import SCENARIOS, Scenario, demo
+from pbxsim.writers import CdrLog, QueueLog
+
+
+def make_clock(kind: str) -> Clock:
+    if kind == "real":
+        return RealClock()
+    if kind == "virtual":
+        return VirtualClock()
+    raise ValueError(f"unknown clock {kind!r} (real or virtual)")
+
+
+class Simulator:
+    """An in-process PBX: ``await sim.start()`` (port 0 picks a free port, see ``sim.port``), then
+    ``await sim.stop()``.
+
+    With a VirtualClock, time moves only through ``await sim.clock.advance(seconds)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        scenario: str = "idle",
+        clock: Clock | str = "virtual",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 1,
+        queue_log_path: Path | None = None,
+        cdr_path: Path | None = None,
+        username: str = "admin",
+        secret: str = "admin",
+        demo_hours: float = 8.0,
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
+        self.clock: Clock = make_clock(clock) if isinstance(clock, str) else clock
+        self.queue_log = QueueLog(queue_log_path)
+        self.cdr = CdrLog(cdr_path)
+        self.engine = Engine(self.clock, seed=seed, queue_log=self.queue_log, cdr=self.cdr)
+        if scenario == "demo":
+            self.scenario: Scenario = demo(self.engine, seed=seed, hours=demo_hours)
+        else:
+            self.scenario = SCENARIOS[scenario](self.engine)
+        self.server = AmiServer(self.engine, host=host, port=port, username=username, secret=secret)
+        self._started = False
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def virtual(self) -> VirtualClock:
+        assert isinstance(self.clock, VirtualClock), "this simulator runs on the real clock"
+        return self.clock
+
+    def schedule_script(self) -> None:
+        """Put the scenario's steps on the clock (relative to now)."""
+        for offset, step in self.scenario.script:
+            self.clock.call_later(offset, lambda step=step: step(self.engine))  # type: ignore[misc]
+
+    async def start(self, *, serve: bool = True, play: bool = True) -> None:
+        if serve:
+            await self.server.start()
+        if play and not self._started:
+            self.schedule_script()
+        self._started = True
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        self.queue_log.close()
+        self.cdr.close()
+
+    def answer(self, interface: str) -> bool:
+        """A person-driven phone (``Phone(manual=True)``) picks up its ringing call."""
+        return self.engine.answer(interface)
+
+    def hangup(self, interface: str) -> bool:
+        """The agent on ``interface`` hangs up the queue call in progress."""
+        return self.engine.agent_hangup(interface)
+
+    async def run_scenario(self) -> None:
+        """Virtual clock: play the whole script (plus a margin for the last calls to end)."""
+        await self.virtual.advance(self.scenario.duration + 600.0)
+
+
+async def run_simulator(
+    *,
+    host: str,
+    port: int,
+    scenario: str,
+    clock: str = "real",
+    seed: int = 1,
+    queue_log_path: Path | None = None,
+    username: str = "admin",
+    secret: str = "admin",
+) -> None:
+    """Serve AMI until cancelled. With ``clock="virtual"`` simulated time runs as fast as it can in
+    one-second steps (clients connected meanwhile see the rest), slowing down once nothing is scheduled."""
+    sim = Simulator(
+        scenario=scenario,
+        clock=clock,
+        host=host,
+        port=port,
+        seed=seed,
+        queue_log_path=queue_log_path,
+        username=username,
+        secret=secret,
+    )
+    await sim.start()
+    try:
+        if isinstance(sim.clock, VirtualClock):
+            while True:
+                idle = sim.clock.next_due() is None
+                await sim.clock.advance(1.0)
+                # nothing scheduled: let simulated time pass gently instead of spinning a core
+                await asyncio.sleep(0.05 if idle else 0)
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await sim.stop()

@@ -1,0 +1,136 @@
+"""Seeded traffic for the demo and the benchmarks: Poisson arrivals per queue whose rate follows the time of
+day, callers with patience and talk budgets, agent phones that answer after a random delay (some past the
+ring timeout, some never) and talk for a random time. The same seed gives the same calls on the virtual clock.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+from pbxsim.engine import CallerSpec, Engine
+from pbxsim.queues import Phone, QueueConfig
+from pbxsim.scenarios import Scenario, Step
+
+CENTER_ZONE = timezone(timedelta(hours=8))  # the demo center's wall clock (Asia/Shanghai, no DST)
+
+# relative load per hour of the center's day (0..23): quiet night, morning and afternoon peaks
+DAY_PROFILE = (
+    0.05, 0.03, 0.02, 0.02, 0.03, 0.05, 0.10, 0.30, 0.70, 1.00, 0.95, 0.85,
+    0.60, 0.70, 0.90, 1.00, 0.90, 0.70, 0.50, 0.40, 0.30, 0.20, 0.10, 0.07,
+)  # fmt: skip
+
+# queue -> (strategy, peak calls per hour, mean talk seconds, wrap-up seconds, record)
+DEMO_QUEUES = {
+    "support": ("rrmemory", 90.0, 180.0, 10.0, True),
+    "sales": ("leastrecent", 45.0, 240.0, 15.0, False),
+    "billing": ("fewestcalls", 30.0, 150.0, 10.0, False),
+}
+DEMO_AGENTS = {  # interface -> (name, queues)
+    "PJSIP/2001": ("Li Na", ("support", "billing")),
+    "PJSIP/2002": ("Wang Wei", ("support",)),
+    "PJSIP/2003": ("Zhang Jie", ("support",)),
+    "PJSIP/2004": ("Liu Yang", ("support", "sales")),
+    "PJSIP/2005": ("Chen Jing", ("support",)),
+    "PJSIP/2006": ("Yang Fan", ("sales",)),
+    "PJSIP/2007": ("Zhao Lei", ("sales",)),
+    "PJSIP/2008": ("Huang Min", ("sales", "billing")),
+    "PJSIP/2009": ("Zhou Tao", ("billing",)),
+    "PJSIP/2010": ("Wu Hao", ("billing", "support")),
+    "PJSIP/2011": ("Xu Li", ("support",)),
+    "PJSIP/2012": ("Sun Qiang", ("support", "sales")),
+}
+
+
+def rate_factor(epoch: float) -> float:
+    """Load factor at this instant, interpolated between the hourly profile points."""
+    local = datetime.fromtimestamp(epoch, UTC).astimezone(CENTER_ZONE)
+    h = local.hour + local.minute / 60.0
+    lo = int(h) % 24
+    frac = h - int(h)
+    return DAY_PROFILE[lo] * (1 - frac) + DAY_PROFILE[(lo + 1) % 24] * frac
+
+
+def lognormal(rng: random.Random, mean: float, sigma: float = 0.6) -> float:
+    mu = math.log(mean) - sigma * sigma / 2
+    return rng.lognormvariate(mu, sigma)
+
+
+def agent_phone(rng: random.Random, talk_mean: float) -> Phone:
+    def answer() -> float | None:
+        r = rng.random()
+        if r < 0.04:
+            return None  # away from the desk: rings until the timeout
+        if r < 0.12:
+            return rng.uniform(16.0, 30.0)  # past the 15 s ring timeout
+        return rng.uniform(1.5, 6.0)
+
+    def talk() -> float | None:
+        return max(5.0, lognormal(rng, talk_mean))
+
+    return Phone(answer_after=answer, talk=talk)
+
+
+def arrivals(rng: random.Random, start: float, hours: float, peak_per_hour: float) -> list[float]:
+    """Non-homogeneous Poisson arrivals (thinning) as offsets from ``start``."""
+    out: list[float] = []
+    t = 0.0
+    end = hours * 3600.0
+    lam = peak_per_hour / 3600.0
+    while True:
+        t += rng.expovariate(lam)
+        if t >= end:
+            return out
+        if rng.random() < rate_factor(start + t):
+            out.append(t)
+
+
+def demo_traffic(
+    engine: Engine, *, seed: int = 1, hours: float = 8.0, start_hour: int | None = None
+) -> Scenario:
+    """Configure the demo center (3 queues, 12 agents) and script ``hours`` of seeded calls."""
+    rng = random.Random(seed)
+    for name, (strategy, _, _, wrapup, record) in DEMO_QUEUES.items():
+        engine.add_queue(QueueConfig(name, strategy, 15, 3, wrapup, record=record, servicelevel=20))
+    for interface, (name, queues) in DEMO_AGENTS.items():
+        talk_mean = DEMO_QUEUES[queues[0]][2]
+        engine.add_device(interface, name, agent_phone(random.Random(rng.random()), talk_mean))
+        for q in queues:
+            engine.add_static_member(q, interface, name)
+    now = engine.now()
+    offset = 0.0
+    if start_hour is not None:
+        # begin the traffic at the next start_hour of the center's day so the profile shows
+        local = datetime.fromtimestamp(now, UTC).astimezone(CENTER_ZONE)
+        target = local.replace(hour=start_hour, minute=0, second=0, microsecond=0)
+        if target < local:
+            target += timedelta(days=1)
+        offset = (target - local).total_seconds() if engine_is_virtual(engine) else 0.0
+    script: list[tuple[float, Step]] = []
+    if offset:
+        script.append((0.0, lambda e: None))
+    seq = 0
+    for queue, (_, peak, talk_mean, _, _) in DEMO_QUEUES.items():
+        for t in arrivals(rng, now + offset, hours, peak):
+            seq += 1
+            spec = CallerSpec(
+                number=f"139{rng.randrange(10**8):08d}",
+                name="",
+                queue=queue,
+                priority=10 if rng.random() < 0.05 else 0,
+                patience=max(5.0, rng.expovariate(1 / 120.0)) if rng.random() < 0.9 else None,
+                talk=max(10.0, lognormal(rng, talk_mean * 1.2)) if rng.random() < 0.3 else None,
+            )
+            script.append((offset + t, _placer(spec)))
+    script.sort(key=lambda item: item[0])
+    return Scenario("demo", script, offset + hours * 3600.0)
+
+
+def engine_is_virtual(engine: Engine) -> bool:
+    return type(engine.clock).__name__ == "VirtualClock"
+
+
+def _placer(spec: CallerSpec) -> Callable[[Engine], object]:
+    return lambda e: e.place_call(spec)

@@ -1,0 +1,1 @@
+"""Tests of the PBX simulator (pbxsim), checked against the real Asterisk captures."""
