@@ -76,6 +76,10 @@ class AcdService:
             on_frame=self._on_frame,
             on_event=self._on_link_event,
             on_resync=self._on_resync,
+            # A refused connect to the PBX is cheap to retry: a short cap keeps the link back within 2 s of
+            # the PBX's return (a refused login still backs off for longer, inside the link).
+            backoff_initial=0.25,
+            backoff_max=1.0,
         )
 
     # --- link callbacks (synchronous, fast) ---------------------------------------------------------
