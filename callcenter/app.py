@@ -19,6 +19,7 @@ from core.db import make_engine, make_session_factory
 from core.web import install_error_handlers
 
 if TYPE_CHECKING:
+    from acd.records.queue_log import QueueConfig
     from acd.service import AcdService
 
 ROUTER_MODULES = (
@@ -34,12 +35,18 @@ ROUTER_MODULES = (
 )
 
 
-def _acd_service(settings: Settings, bus: EventBus, session_factory: sessionmaker[Session]) -> AcdService:
+def _acd_service(
+    settings: Settings,
+    bus: EventBus,
+    session_factory: sessionmaker[Session],
+    queues: dict[str, QueueConfig] | None = None,
+) -> AcdService:
     """The PBX link and what it feeds, when the settings name an Asterisk (or the simulator)."""
     from acd.records.queue_log import parse_queues_conf
     from acd.service import AcdService
 
-    queues = parse_queues_conf(settings.queues_conf.read_text()) if settings.queues_conf else {}
+    if queues is None:
+        queues = parse_queues_conf(settings.queues_conf.read_text()) if settings.queues_conf else {}
     return AcdService(
         bus=bus,
         session_factory=session_factory,
@@ -62,7 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
-        acd = _acd_service(settings, bus, app.state.session_factory) if settings.ami_host else None
+        simulator = None
+        queues = None
+        if settings.simulator:
+            from callcenter import simulated_pbx
+
+            simulator = simulated_pbx.start_args(settings, app.state.session_factory)
+            await simulator.start()
+            queues = simulated_pbx.queue_configs(simulator)
+        app.state.simulator = simulator
+        acd = _acd_service(settings, bus, app.state.session_factory, queues) if settings.ami_host else None
         app.state.acd = acd
         if acd is not None:
             await acd.start()
@@ -71,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if acd is not None:
                 await acd.close()
+            if simulator is not None:
+                await simulator.stop()
             await bus.close()
             engine.dispose()
 

@@ -56,6 +56,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(result.describe())
     if args.no_serve:
         return 0
+    # The demo's PBX: the simulator with live traffic into three queues, linked like a real Asterisk.
+    settings = settings.model_copy(
+        update={
+            "simulator": settings.simulator or "demo",
+            "ami_host": settings.ami_host or "127.0.0.1",
+            "ami_secret": settings.ami_secret or "demo",
+        }
+    )
+    print(f"live queue view: http://{settings.host}:{settings.port}/#/live (team leads and supervisors)")
     _serve(settings)
     return 0
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pbxsim.engine import CallerSpec, Engine
 from pbxsim.queues import Phone, QueueConfig
+
+if TYPE_CHECKING:
+    from pbxsim.traffic import AgentRoster
 
 Step = Callable[[Engine], object]
 
@@ -183,10 +187,10 @@ def idle(engine: Engine) -> Scenario:
     return Scenario("idle", [], 0.0)
 
 
-def demo(engine: Engine, *, seed: int = 1, hours: float = 8.0) -> Scenario:
+def demo(engine: Engine, *, seed: int = 1, hours: float = 8.0, agents: AgentRoster | None = None) -> Scenario:
     from pbxsim.traffic import demo_traffic
 
-    return demo_traffic(engine, seed=seed, hours=hours)
+    return demo_traffic(engine, seed=seed, hours=hours, agents=agents)
 
 
 SCENARIOS: dict[str, Callable[[Engine], Scenario]] = {

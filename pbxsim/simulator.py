@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbxsim.ami_server import AmiServer
 from pbxsim.clock import Clock, RealClock, VirtualClock
 from pbxsim.engine import Engine
 from pbxsim.scenarios import SCENARIOS, Scenario, demo
 from pbxsim.writers import CdrLog, QueueLog
+
+if TYPE_CHECKING:
+    from pbxsim.traffic import AgentRoster
 
 
 def make_clock(kind: str) -> Clock:
@@ -42,6 +46,7 @@ class Simulator:
         username: str = "admin",
         secret: str = "admin",
         demo_hours: float = 8.0,
+        demo_agents: AgentRoster | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
@@ -50,7 +55,7 @@ class Simulator:
         self.cdr = CdrLog(cdr_path)
         self.engine = Engine(self.clock, seed=seed, queue_log=self.queue_log, cdr=self.cdr)
         if scenario == "demo":
-            self.scenario: Scenario = demo(self.engine, seed=seed, hours=demo_hours)
+            self.scenario: Scenario = demo(self.engine, seed=seed, hours=demo_hours, agents=demo_agents)
         else:
             self.scenario = SCENARIOS[scenario](self.engine)
         self.server = AmiServer(self.engine, host=host, port=port, username=username, secret=secret)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
 from pbxsim.engine import CallerSpec, Engine
@@ -87,14 +87,23 @@ def arrivals(rng: random.Random, start: float, hours: float, peak_per_hour: floa
             out.append(t)
 
 
+AgentRoster = Mapping[str, tuple[str, tuple[str, ...]]]  # interface -> (member name, queues)
+
+
 def demo_traffic(
-    engine: Engine, *, seed: int = 1, hours: float = 8.0, start_hour: int | None = None
+    engine: Engine,
+    *,
+    seed: int = 1,
+    hours: float = 8.0,
+    start_hour: int | None = None,
+    agents: AgentRoster | None = None,
 ) -> Scenario:
-    """Configure the demo center (3 queues, 12 agents) and script ``hours`` of seeded calls."""
+    """Configure the demo center (3 queues; DEMO_AGENTS unless ``agents`` names the center's own people)
+    and script ``hours`` of seeded calls."""
     rng = random.Random(seed)
     for name, (strategy, _, _, wrapup, record) in DEMO_QUEUES.items():
         engine.add_queue(QueueConfig(name, strategy, 15, 3, wrapup, record=record, servicelevel=20))
-    for interface, (name, queues) in DEMO_AGENTS.items():
+    for interface, (name, queues) in (agents or DEMO_AGENTS).items():
         talk_mean = DEMO_QUEUES[queues[0]][2]
         engine.add_device(interface, name, agent_phone(random.Random(rng.random()), talk_mean))
         for q in queues:

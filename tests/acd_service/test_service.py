@@ -158,3 +158,52 @@ async def test_app_serves_the_live_view_from_the_pbx(tmp_path: Path) -> None:
                 assert (await client.get("/api/acd/live")).status_code == 403
     finally:
         await fake.stop()
+
+
+async def test_demo_pbx_is_the_simulator_staffed_with_our_agents(tmp_path: Path) -> None:
+    import httpx2 as httpx
+
+    from callcenter.app import create_app
+    from core.config import Settings
+    from core.people.models import Skill, User, UserSkill
+    from core.security.passwords import hash_password
+    from core.security.roles import Role
+    from tests.live import free_port
+
+    settings = Settings(
+        data_dir=tmp_path, simulator="demo", ami_host="127.0.0.1", ami_port=free_port(), ami_secret="demo"
+    )
+    app = create_app(settings)
+    load_all_models().metadata.create_all(app.state.engine)
+    with Session(app.state.engine) as session:
+        billing = Skill(code="billing", name="账单")
+        session.add(
+            User(
+                username="lead",
+                full_name="组长",
+                role=Role.TEAM_LEAD,
+                password_hash=hash_password("pw-12345678"),
+            )
+        )
+        for n in range(3):
+            agent = User(
+                username=f"a{n}",
+                full_name=f"坐席{n}",
+                role=Role.AGENT,
+                password_hash="x",
+                pbx_interface=f"PJSIP/10{n:02d}",
+            )
+            agent.skills = [UserSkill(skill=billing, level=8)]
+            session.add(agent)
+        session.commit()
+    async with app.router.lifespan_context(app):
+        await app.state.acd.link.wait_connected(5)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await client.post("/api/auth/login", json={"username": "lead", "password": "pw-12345678"})
+            await wait_for(lambda: app.state.acd.state.snapshot()["agents"])
+            view = (await client.get("/api/acd/live")).json()
+    assert view["pbx"]["connected"] is True
+    assert {q["name"] for q in view["queues"]} == {"billing", "sales", "support"}
+    assert {a["name"] for a in view["agents"]} == {"坐席0", "坐席1", "坐席2"}
+    assert all(a["queues"] == ["billing"] for a in view["agents"])
