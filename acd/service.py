@@ -1,5 +1,5 @@
 """The running ACD: the PBX link feeding the translator, the live state (published on the bus) and the
-durable call records.
+durable call records; Asterisk's queue_log, followed as it grows, fills in what the link missed.
 
     AMI bytes → AmiLink → Translator → LivePublisher (live state, deltas on the bus)
                                      ↘ records writer (batches, in a worker thread: SQLAlchemy is sync)
@@ -16,15 +16,16 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.ami.frames import Frame
 from acd.ami.link import AmiLink, ResyncResult
 from acd.events import PbxDisconnected
-from acd.live import LivePublisher
+from acd.live import LivePublisher, RedisMirror
 from acd.records.queue_log import QueueConfig
-from acd.records.service import ingest_events
+from acd.records.service import ingest_events, ingest_queue_log
 from acd.state import LiveState
 from acd.translate import Translator
 from core.bus import EventBus
@@ -55,11 +56,18 @@ class AcdService:
         queues: Mapping[str, QueueConfig] | None = None,
         region: str = "CN",
         flush_interval: float = 0.5,
+        queue_log: Path | None = None,
+        queue_log_interval: float = 5.0,
+        redis_url: str | None = None,
     ) -> None:
         self.queues = dict(queues or {})
         wrapups = {name: float(q.wrapup_s or 0) for name, q in self.queues.items()}
         self.state = LiveState(wrapuptime=wrapups)
-        self.publisher = LivePublisher(self.state, bus)
+        self.mirror = RedisMirror(redis_url) if redis_url else None
+        self.publisher = LivePublisher(self.state, bus, mirror=self.mirror)
+        self.queue_log = queue_log
+        self.queue_log_interval = queue_log_interval
+        self._queue_log_offset = 0
         self.translator = Translator()
         self.session_factory = session_factory
         self.region = region
@@ -137,11 +145,44 @@ class AcdService:
         with transaction(self.session_factory) as session:
             ingest_events(session, events, queues=self.queues, region=self.region)
 
+    async def _follow_queue_log(self) -> None:
+        """Asterisk's queue_log completes what the link missed while it was down (ingest is idempotent)."""
+        while True:
+            await asyncio.sleep(self.queue_log_interval)
+            try:
+                await asyncio.to_thread(self.ingest_queue_log_tail)
+            except Exception:
+                log.exception("queue_log ingest failed; retried at the next interval")
+
+    def ingest_queue_log_tail(self) -> int:
+        """Ingest the complete lines appended since the last call; returns how many bytes were read."""
+        if self.queue_log is None or not self.queue_log.exists():
+            return 0
+        size = self.queue_log.stat().st_size
+        if size < self._queue_log_offset:  # rotated: start again from the top
+            self._queue_log_offset = 0
+        with self.queue_log.open("rb") as handle:
+            handle.seek(self._queue_log_offset)
+            data = handle.read(size - self._queue_log_offset)
+        complete = data[: data.rfind(b"\n") + 1]  # a half-written last line waits for the next round
+        if not complete:
+            return 0
+        with transaction(self.session_factory) as session:
+            ingest_queue_log(
+                session, complete.decode("utf-8", "replace"), queues=self.queues, region=self.region
+            )
+        self._queue_log_offset += len(complete)
+        return len(complete)
+
     async def start(self) -> None:
+        if self.mirror is not None:
+            self.mirror.start(self.state)
         self._tasks = [
             asyncio.create_task(self._apply_live(), name="acd-live"),
             asyncio.create_task(self._write_records(), name="acd-records"),
         ]
+        if self.queue_log is not None:
+            self._tasks.append(asyncio.create_task(self._follow_queue_log(), name="acd-queue-log"))
         await self.link.start(wait=False)
 
     async def close(self) -> None:
@@ -156,3 +197,5 @@ class AcdService:
             self._pending_records.append(held)
         with contextlib.suppress(Exception):
             await self.flush_records()
+        if self.mirror is not None:
+            await self.mirror.close()

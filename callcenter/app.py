@@ -56,6 +56,8 @@ def _acd_service(
         secret=settings.ami_secret,
         queues=queues,
         region=settings.phone_region,
+        queue_log=settings.queue_log,
+        redis_url=settings.redis_url,
     )
 
 

@@ -62,6 +62,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             "simulator": settings.simulator or "demo",
             "ami_host": settings.ami_host or "127.0.0.1",
             "ami_secret": settings.ami_secret or "demo",
+            "queue_log": settings.queue_log or settings.data_dir / "queue_log",  # the simulator writes it
         }
     )
     print(f"live queue view: http://{settings.host}:{settings.port}/#/live (team leads and supervisors)")

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     ami_port: int = 5038
     ami_username: str = "callcenter"
     ami_secret: str = Field(default="", description="The AMI user's secret (manager.conf).")
+    queue_log: Path | None = Field(
+        default=None, description="Asterisk's queue_log file, followed to complete calls the link missed."
+    )
     simulator: str | None = Field(
         default=None, description="Run the PBX simulator in-process with this scenario (demo: 'demo')."
     )

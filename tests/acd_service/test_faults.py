@@ -61,6 +61,8 @@ async def test_ami_outages_lose_no_call(tmp_path: Path) -> None:
         username="admin",
         secret="s3cret",
         flush_interval=0.05,
+        queue_log=queue_log,
+        queue_log_interval=3600,  # the test drives the follower itself, at the end
     )
     reconnect_times: list[float] = []
     try:
@@ -97,6 +99,9 @@ async def test_ami_outages_lose_no_call(tmp_path: Path) -> None:
         await settle(service, sim, 0.2)
         await service.flush_records()
         assert service.stats.record_batches_failed == 0
+        with Session(engine) as session:
+            live_only = session.scalar(select(func.count()).select_from(QueueLeg)) or 0
+        await asyncio.to_thread(service.ingest_queue_log_tail)  # what the ACD does every few seconds
     finally:
         await service.close()
         await bus.close()
@@ -108,11 +113,8 @@ async def test_ami_outages_lose_no_call(tmp_path: Path) -> None:
     entered = [line.split("|") for line in queue_log.read_text().splitlines() if "|ENTERQUEUE|" in line]
     assert len(entered) >= 200  # a few hundred calls
     with Session(engine) as session:
-        live_only = session.scalar(select(func.count()).select_from(QueueLeg)) or 0
         assert live_only < len(entered)  # the outages really cost the link some calls
         print(f"queue visits {len(entered)}, seen live {live_only}, reconnects {reconnect_times}")
-        ingest_queue_log(session, queue_log.read_text())
-        session.commit()
         legs = session.scalar(select(func.count()).select_from(QueueLeg)) or 0
         calls = session.scalar(select(func.count()).select_from(PbxCall)) or 0
         # every queue visit exactly once (queue_log's ENTERQUEUE lines), every call once
@@ -122,4 +124,35 @@ async def test_ami_outages_lose_no_call(tmp_path: Path) -> None:
         ingest_queue_log(session, queue_log.read_text())
         session.commit()
         assert session.scalar(select(func.count()).select_from(QueueLeg)) == legs
+    engine.dispose()
+
+
+def test_queue_log_follower_reads_complete_lines_and_survives_rotation(tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    load_all_models().metadata.create_all(engine)
+    service = AcdService(
+        bus=InProcessBus(),
+        session_factory=make_session_factory(engine),
+        host="127.0.0.1",
+        port=1,
+        username="x",
+        secret="x",
+        queue_log=log,
+    )
+    assert service.ingest_queue_log_tail() == 0  # no file yet
+    first = "1795400357|1795400357.0|support|NONE|ENTERQUEUE||13800138001|1\n"
+    half = "1795400359|1795400357.0|support|Bob|CONN"
+    log.write_text(first + half)
+    assert service.ingest_queue_log_tail() == len(first)  # the half-written line waits
+    with log.open("a") as handle:
+        handle.write("ECT|2|1795400357.1|2\n")
+    assert service.ingest_queue_log_tail() == len(half) + len("ECT|2|1795400357.1|2\n")
+    with Session(engine) as session:
+        (leg,) = session.scalars(select(QueueLeg)).all()
+        assert leg.agent == "Bob" and leg.wait_s == 2
+    log.write_text("1795400400|1795400400.3|support|NONE|ENTERQUEUE||13800138002|1\n")  # rotated, smaller
+    assert service.ingest_queue_log_tail() > 0
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(QueueLeg)) == 2
     engine.dispose()
