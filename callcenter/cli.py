@@ -118,6 +118,8 @@ def cmd_sim(args: argparse.Namespace, settings: Settings) -> int:
                 clock=args.clock,
                 seed=args.seed,
                 queue_log_path=args.queue_log,
+                cel_path=args.cel,
+                cdr_path=args.cdr,
                 username=args.username,
                 secret=args.secret,
             )
@@ -179,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--clock", choices=["real", "virtual"], default="real")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--queue-log", type=Path, default=None, help="write Asterisk's queue_log here")
+    sim.add_argument("--cel", type=Path, default=None, help="write CEL (cel_custom CSV) here")
+    sim.add_argument("--cdr", type=Path, default=None, help="write CDR (cdr_csv Master.csv) here")
     sim.add_argument("--username", default="admin")
     sim.add_argument("--secret", default="admin")
     sim.set_defaults(handler=cmd_sim)

@@ -2,8 +2,8 @@
 
 Owns: the clocks (clock.py: RealClock, VirtualClock), app_queue's model and strategies (queues.py), the call
 engine that emits AMI events in Asterisk's order (engine.py), AMI frame encoding (frames.py), the AMI TCP
-server (ami_server.py), queue_log/CDR writers (writers.py), the seeded traffic model (traffic.py), the named
-scenarios (scenarios.py) and the public entry points ``Simulator`` / ``run_simulator`` (simulator.py).
+server (ami_server.py), queue_log/CDR/CEL writers (writers.py), the seeded traffic model (traffic.py), the
+named scenarios (scenarios.py) and the public entry points ``Simulator`` / ``run_simulator`` (simulator.py).
 
 It plays the other side of ``acd``: it imports nothing of ours but ``core``'s plain helpers.
 
@@ -14,11 +14,20 @@ traffic on three queues; ``idle`` is the lab's configuration with no calls.
 Left out on purpose (never emitted): RTCPSent/RTCPReceived; Newexten (except one on Redirect); most VarSet
 noise (only QUEUE_PRIO, QUEUEPOSITION, QUEUESTATUS, MIXMONITOR_FILENAME and Setvar's are sent: no SIPDOMAIN,
 QUEUEWAIT*, DIALEDTIME*, ANSWEREDTIME*, MEMBER*, QE*, ABANDONED, RTPAUDIOQOS*, DIALEDPEERNUMBER);
-DeviceStateChange of the customers endpoint; NewCallerid; ChanSpyStart/Stop; RequestBadFormat; AGI and DTMF
+DeviceStateChange of the customers endpoint; NewCallerid; RequestBadFormat; AGI and DTMF
 events; Unhold/BlindTransfer (no SIP REFER here); a Reload event only for ``Command: module reload
 app_queue.so``. Not modelled: announcements, penaltymemberslimit, wrandom/rrordered, the ``wallboard``
 user's limited rights, ``core restart``. cdr_csv rows are written per agent attempt (no rows for callers never
-rung nor the post-Queue() Hangup rows); CEL is not written.
+rung nor the post-Queue() Hangup rows). CEL (cel_custom) rows are derived from the emitted frames
+(engine.CelTracker): CHAN_START, ANSWER, STREAM_BEGIN/END, BRIDGE_ENTER/EXIT, HANGUP, CHAN_END, LINKEDID_END;
+no BLINDTRANSFER row; the two legs' end rows come agent first (Asterisk's order there is thread timing).
+
+ChanSpy: an Originate with ``Application: ChanSpy`` + ``Data: <channel>,q[w|B]`` or the lab's ``Context:
+supervisor`` + ``Exten: listen|whisper|barge`` + ``Variable: SPYTARGET=<channel>`` rings the supervisor and,
+once answered, sends the OriginateResponse then (0.1 s later) ChanSpyStart; ChanSpyStop when either side hangs
+up (the supervisor stays up when the spyee goes; spying the spyee's next call is not modelled). No Newexten,
+DialBegin/DialState/DialEnd for that leg. A target with no channel: OriginateResponse Failure, Reason 0 (the
+capture has no such case).
 """
 
 from pbxsim.clock import RealClock, VirtualClock

@@ -554,6 +554,11 @@ class AmiServer:
             exten=fields.get("Exten", ""),
             cid_num=cid_num,
             cid_name=cid_name,
+            application=fields.get("Application", ""),
+            data=fields.get("Data", ""),
+            variables=dict(
+                item.partition("=")[::2] for item in fields.get("Variable", "").split(",") if "=" in item
+            ),
         )
         if asynchronous:
             self.ok(client, fields, "Originate successfully queued")

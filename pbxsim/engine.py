@@ -25,7 +25,7 @@ from pbxsim.queues import (
     QueueCaller,
     QueueConfig,
 )
-from pbxsim.writers import CdrLog, QueueLog, cdr_time
+from pbxsim.writers import CdrLog, CelLog, QueueLog, cdr_time
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 Listener = Callable[[Headers], None]
@@ -80,6 +80,148 @@ class Channel:
         return self.snapshot("Dest")
 
 
+class CelTracker:
+    """Derives cel_custom rows from the engine's own AMI frames, as Asterisk's CEL does from the same stasis
+    messages: Newchannel → CHAN_START, Newstate Up → ANSWER, MusicOnHoldStart/Stop → STREAM_BEGIN/END,
+    BridgeEnter/Leave → BRIDGE_ENTER/EXIT, Hangup → HANGUP + CHAN_END (+ LINKEDID_END for the call's last
+    channel). Values follow the fixtures' cel.csv (AppName ``AppQueue`` on queue agent legs, ``Answer`` at the
+    caller's ANSWER, none after Queue() returned; DNID = the number dialled; ANI empty only at CHAN_START)."""
+
+    def __init__(self, engine: Engine, log: CelLog) -> None:
+        self.engine = engine
+        self.log = log
+        self._dnid: dict[str, str] = {}  # uniqueid → dialled exten
+        self._source: dict[str, str] = {}  # linkedid → channel whose HangupRequest came first
+        self._dialstatus: dict[str, str] = {}  # linkedid → DIALSTATUS as the caller's HANGUP shows it
+        self._bridges: dict[str, list[str]] = {}  # bridge id → channel names in it
+
+    def on_frame(self, name: str, headers: Headers) -> None:
+        h = dict(headers)
+        chan = self.engine.channels.get(h.get("Channel", ""))
+        if name == "HangupRequest" and chan is not None:
+            self._source.setdefault(chan.linkedid, chan.name)
+        elif name == "DialEnd" and chan is not None:
+            status = h.get("DialStatus", "")
+            # app_queue leaves DIALSTATUS at the last real outcome: a CANCEL after NOANSWER keeps NOANSWER
+            if status != "CANCEL" or chan.linkedid not in self._dialstatus:
+                self._dialstatus[chan.linkedid] = status
+        if chan is None:
+            return
+        if name == "Newchannel":
+            if chan.exten != "s":
+                self._dnid[chan.uniqueid] = chan.exten
+            self._row("CHAN_START", chan, app="", data="", ani="", dnid="")
+            if chan.state == 6:
+                self._row("ANSWER", chan)
+        elif name == "Newstate" and chan.state == 6:
+            app, data = self._app(chan)
+            self._row("ANSWER", chan, app=app or "Answer", data=data if app else "")
+        elif name == "MusicOnHoldStart":
+            self._row("STREAM_BEGIN", chan, userdeftype="MOH_STREAM_BEGIN", extra='{"class":"default"}')
+        elif name == "MusicOnHoldStop":
+            self._row("STREAM_END", chan, userdeftype="MOH_STREAM_END")
+        elif name in ("BridgeEnter", "BridgeLeave"):
+            bridge = h.get("BridgeUniqueid", "")
+            members = self._bridges.setdefault(bridge, [])
+            if name == "BridgeLeave" and chan.name in members:
+                members.remove(chan.name)
+            peer = ",".join(members)
+            if name == "BridgeEnter":
+                members.append(chan.name)
+            elif not members:
+                self._bridges.pop(bridge, None)
+            extra = f'{{"bridge_id":"{bridge}","bridge_technology":"simple_bridge"}}'
+            self._row(
+                "BRIDGE_ENTER" if name == "BridgeEnter" else "BRIDGE_EXIT", chan, peer=peer, extra=extra
+            )
+        elif name == "Hangup":
+            self._hangup(chan, h.get("Cause", "0"))
+
+    def _app(self, chan: Channel) -> tuple[str, str]:
+        if chan.application == "AppDial":
+            return "AppQueue", chan.app_data
+        return chan.application, chan.app_data
+
+    def _hangup(self, chan: Channel, cause: str) -> None:
+        ringing_leg = chan.application == "AppDial" and chan.state != 6
+        if ringing_leg:
+            source, dialstatus = "", ""
+        else:
+            source = self._source.get(chan.linkedid, "dialplan/builtin")
+            dialstatus = "" if chan.application == "AppDial" else self._dialstatus.get(chan.linkedid, "")
+        # Queue() has returned by the time the caller hangs up: no application any more
+        app, data = ("", "") if chan.application == "Queue" else self._app(chan)
+        extra = f'{{"hangupcause":{int(cause)},"hangupsource":"{source}","dialstatus":"{dialstatus}"}}'
+        self._row("HANGUP", chan, app=app, data=data, extra=extra)
+        self._row("CHAN_END", chan, app=app, data=data)
+        others = any(c.linkedid == chan.linkedid and c is not chan for c in self.engine.channels.values())
+        if not others:
+            self._row("LINKEDID_END", chan, app=app, data=data)
+            self._source.pop(chan.linkedid, None)
+            self._dialstatus.pop(chan.linkedid, None)
+        self._dnid.pop(chan.uniqueid, None)
+
+    def _row(
+        self,
+        event_type: str,
+        chan: Channel,
+        *,
+        app: str | None = None,
+        data: str | None = None,
+        ani: str | None = None,
+        dnid: str | None = None,
+        peer: str = "",
+        userdeftype: str = "",
+        extra: str = "",
+    ) -> None:
+        default_app, default_data = self._app(chan)
+        self.log.add(
+            self.engine.now(),
+            EventType=event_type,
+            CallerIDname=chan.cid_name,
+            CallerIDnum=chan.cid_num,
+            ANI=chan.cid_num if ani is None else ani,
+            DNID=self._dnid.get(chan.uniqueid, "") if dnid is None else dnid,
+            Exten=chan.exten,
+            Context=chan.context,
+            Channel=chan.name,
+            AppName=default_app if app is None else app,
+            AppData=(default_data if app is None else "") if data is None else data,
+            AMAFlags="DOCUMENTATION",
+            UniqueID=chan.uniqueid,
+            LinkedID=chan.linkedid,
+            BridgePeer=peer,
+            UserDefType=userdeftype,
+            EventExtra=extra,
+        )
+
+
+@dataclass
+class SpySession:
+    """A supervisor's ChanSpy on an agent channel (``options``: q quiet, w whisper, B barge)."""
+
+    spyer: Channel
+    spyee: Channel
+    options: str
+
+
+SPY_ROUTES = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}  # the lab's ``supervisor`` context
+
+
+def spy_request(
+    application: str, data: str, context: str, exten: str, variables: dict[str, str]
+) -> tuple[str, str] | None:
+    """(target, options) when an Originate asks for ChanSpy, either directly (``Application: ChanSpy``,
+    ``Data: PJSIP/1002,q``) or through the lab's dialplan (``Context: supervisor``, ``Exten: listen|whisper|
+    barge``, ``Variable: SPYTARGET=PJSIP/1002``); None for any other Originate."""
+    if application.lower() == "chanspy":
+        target, _, options = data.partition(",")
+        return target.strip(), options.strip()
+    if not application and context == "supervisor" and exten in SPY_ROUTES and "SPYTARGET" in variables:
+        return variables.get("SPYTARGET", ""), SPY_ROUTES[exten]
+    return None
+
+
 @dataclass
 class Leg:
     """One agent channel being rung for a caller."""
@@ -126,10 +268,19 @@ class Call:
 
 class Engine:
     def __init__(
-        self, clock: Clock, *, seed: int = 1, queue_log: QueueLog | None = None, cdr: CdrLog | None = None
+        self,
+        clock: Clock,
+        *,
+        seed: int = 1,
+        queue_log: QueueLog | None = None,
+        cdr: CdrLog | None = None,
+        cel: CelLog | None = None,
     ) -> None:
         self.clock = clock
         self.cdr = cdr or CdrLog()
+        self.cel = cel or CelLog()
+        self._cel = CelTracker(self, self.cel)
+        self.spies: list[SpySession] = []
         self._cdr_seq = 0
         self.rng = random.Random(seed)
         self.queue_log = queue_log or QueueLog()
@@ -173,6 +324,7 @@ class Engine:
 
     def emit(self, name: str, privilege: str, headers: Headers) -> None:
         frame = event(name, privilege, self.now(), headers)
+        self._cel.on_frame(name, headers)
         if self.record_frames:
             self.frames.append(frame)
         for listener in list(self.listeners):
@@ -235,6 +387,8 @@ class Engine:
 
     def _hangup(self, chan: Channel, cause: int) -> None:
         text = {0: "Unknown", 16: "Normal Clearing", 26: "Answered elsewhere", 17: "User busy"}[cause]
+        if self.spies:
+            self._stop_spies(chan)
         self.emit("Hangup", "call,all", [*chan.snapshot(), ("Cause", str(cause)), ("Cause-txt", text)])
         self.channels.pop(chan.name, None)
         device = self.devices.get(chan.device)
@@ -291,7 +445,9 @@ class Engine:
         chan.state, chan.context, chan.exten, chan.priority = 6, "queues", q.name, 3
         self.emit("Newstate", "call,all", chan.snapshot())
         chan.priority = 4
-        chan.application, chan.app_data = "Queue", f"{q.name},t"
+        timeout = spec.queue_timeout
+        # the dialplan's Queue() arguments, as CEL's AppData shows them (``complaints,t,,,30``)
+        chan.application, chan.app_data = "Queue", f"{q.name},t" + (f",,,{timeout:g}" if timeout else "")
         if spec.priority:
             self._setvar(chan, "QUEUE_PRIO", str(spec.priority))
         if not q.config.joinempty and not q.usable_members():
@@ -953,6 +1109,12 @@ class Engine:
         return self.calls.get(chan.linkedid)
 
     def hangup_channel(self, chan: Channel) -> None:
+        if self.spying(chan):
+            # as captured for the AMI Hangup of a spying supervisor: ChanSpyStop → SoftHangupRequest → Hangup
+            self._stop_spies(chan)
+            self.emit("SoftHangupRequest", "call,all", [*chan.snapshot(), ("Cause", "16")])
+            self._hangup(chan, 16)
+            return
         call = self.call_of(chan)
         if call is not None and not call.done:
             if chan is call.channel:
@@ -992,8 +1154,23 @@ class Engine:
         exten: str,
         cid_num: str,
         cid_name: str,
+        application: str = "",
+        data: str = "",
+        variables: dict[str, str] | None = None,
     ) -> None:
-        """Async Originate: ring ``channel``; the OriginateResponse headers are passed to ``on_result``."""
+        """Async Originate: ring ``channel``; the OriginateResponse headers are passed to ``on_result``.
+        An Originate asking for ChanSpy (see ``spy_request``) starts spying once the supervisor answers; a
+        target with no channel fails the Originate (Reason 0) when the supervisor would have answered."""
+        spy = spy_request(application, data, context, exten, variables or {})
+        # Asterisk names the application instead of context/exten in the response of an application Originate
+        where: Headers = (
+            [("Application", application), ("Data", data)]
+            if application
+            else [
+                ("Context", context),
+                ("Exten", exten),
+            ]
+        )
         device = self.devices.get(channel)
         answer: float | None = 1.0
         busy = False
@@ -1003,7 +1180,8 @@ class Engine:
         timeout = timeout_ms / 1000.0
 
         def done() -> None:
-            if answer is not None and answer <= timeout:
+            spyee = self._spy_target(spy[0]) if spy is not None else None
+            if answer is not None and answer <= timeout and (spy is None or spyee is not None):
                 chan = self._new_channel(
                     channel,
                     cid_num=cid_num or "<unknown>",
@@ -1017,26 +1195,31 @@ class Engine:
                     chan.device = device.interface
                     device.in_call = True
                     self._device_changed(device)
+                if spy is not None and spyee is not None:
+                    chan.connected_num, chan.connected_name = chan.cid_num, chan.cid_name
+                    chan.application, chan.app_data = "ChanSpy", f"{spy[0]},{spy[1]}"
                 on_result(
                     [
                         ("Response", "Success"),
                         ("Channel", chan.name),
-                        ("Context", context),
-                        ("Exten", exten),
+                        *where,
                         ("Reason", "4"),
                         ("Uniqueid", chan.uniqueid),
                         ("CallerIDNum", chan.cid_num),
                         ("CallerIDName", chan.cid_name),
                     ]
                 )
+                if spy is not None and spyee is not None:
+                    # the capture: ChanSpyStart ~0.1 s after the OriginateResponse
+                    self.clock.call_later(0.1, functools.partial(self._start_spy, chan, spyee, spy[1]))
             else:
+                missing = spy is not None and spyee is None and answer is not None and answer <= timeout
                 on_result(
                     [
                         ("Response", "Failure"),
                         ("Channel", channel),
-                        ("Context", context),
-                        ("Exten", exten),
-                        ("Reason", "0" if busy else "3"),
+                        *where,
+                        ("Reason", "0" if busy or missing else "3"),
                         ("Uniqueid", "<unknown>"),
                         ("CallerIDNum", cid_num or "<unknown>"),
                         ("CallerIDName", cid_name or "<unknown>"),
@@ -1048,3 +1231,32 @@ class Engine:
         else:
             delay = answer if answer is not None and answer <= timeout else timeout
         self.clock.call_later(delay, done)
+
+    # ---------------------------------------------------------------- ChanSpy
+    def _spy_target(self, target: str) -> Channel | None:
+        """ChanSpy's target is a channel name or its prefix (``PJSIP/1002`` spies ``PJSIP/1002-00000001``)."""
+        if not target:
+            return None
+        if target in self.channels:
+            return self.channels[target]
+        return next((c for c in self.channels.values() if c.name.startswith(target + "-")), None)
+
+    def _spy_headers(self, session: SpySession) -> Headers:
+        return [*session.spyer.snapshot("Spyer"), *session.spyee.snapshot("Spyee")]
+
+    def _start_spy(self, spyer: Channel, spyee: Channel, options: str) -> None:
+        if spyer.name not in self.channels or spyee.name not in self.channels:
+            return
+        session = SpySession(spyer, spyee, options)
+        self.spies.append(session)
+        self.emit("ChanSpyStart", "call,all", self._spy_headers(session))
+
+    def _stop_spies(self, chan: Channel) -> None:
+        """Either side hanging up ends the session (ChanSpyStop before that channel's Hangup)."""
+        for session in list(self.spies):
+            if chan is session.spyer or chan is session.spyee:
+                self.spies.remove(session)
+                self.emit("ChanSpyStop", "call,all", self._spy_headers(session))
+
+    def spying(self, chan: Channel) -> bool:
+        return any(s.spyer is chan for s in self.spies)

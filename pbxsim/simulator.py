@@ -12,7 +12,7 @@ from pbxsim.ami_server import AmiServer
 from pbxsim.clock import Clock, RealClock, VirtualClock
 from pbxsim.engine import Engine
 from pbxsim.scenarios import SCENARIOS, Scenario, demo
-from pbxsim.writers import CdrLog, QueueLog
+from pbxsim.writers import CdrLog, CelLog, QueueLog
 
 if TYPE_CHECKING:
     from pbxsim.traffic import AgentRoster
@@ -43,6 +43,7 @@ class Simulator:
         seed: int = 1,
         queue_log_path: Path | None = None,
         cdr_path: Path | None = None,
+        cel_path: Path | None = None,
         username: str = "admin",
         secret: str = "admin",
         demo_hours: float = 8.0,
@@ -53,7 +54,8 @@ class Simulator:
         self.clock: Clock = make_clock(clock) if isinstance(clock, str) else clock
         self.queue_log = QueueLog(queue_log_path)
         self.cdr = CdrLog(cdr_path)
-        self.engine = Engine(self.clock, seed=seed, queue_log=self.queue_log, cdr=self.cdr)
+        self.cel = CelLog(cel_path)
+        self.engine = Engine(self.clock, seed=seed, queue_log=self.queue_log, cdr=self.cdr, cel=self.cel)
         if scenario == "demo":
             self.scenario: Scenario = demo(self.engine, seed=seed, hours=demo_hours, agents=demo_agents)
         else:
@@ -86,6 +88,7 @@ class Simulator:
         await self.server.stop()
         self.queue_log.close()
         self.cdr.close()
+        self.cel.close()
 
     def answer(self, interface: str) -> bool:
         """A person-driven phone (``Phone(manual=True)``) picks up its ringing call."""
@@ -108,6 +111,8 @@ async def run_simulator(
     clock: str = "real",
     seed: int = 1,
     queue_log_path: Path | None = None,
+    cel_path: Path | None = None,
+    cdr_path: Path | None = None,
     username: str = "admin",
     secret: str = "admin",
 ) -> None:
@@ -120,6 +125,8 @@ async def run_simulator(
         port=port,
         seed=seed,
         queue_log_path=queue_log_path,
+        cel_path=cel_path,
+        cdr_path=cdr_path,
         username=username,
         secret=secret,
     )

@@ -1,5 +1,6 @@
-"""The simulator's log writers: Asterisk's queue_log (file format ``epoch|callid|queue|agent|VERB|data…``)
-and cdr_csv's Master.csv rows (one per agent attempt, ``unanswered=yes``).
+"""The simulator's log writers: Asterisk's queue_log (file format ``epoch|callid|queue|agent|VERB|data…``),
+cdr_csv's Master.csv rows (one per agent attempt, ``unanswered=yes``) and cel_custom's Master.csv rows
+(``CelLog``; which events and values is the engine's business, see engine.CelTracker).
 
 Lines are kept in memory (tests read them) and optionally appended to a file; the files are small appends
 flushed per line, like Asterisk's own logger.
@@ -85,6 +86,59 @@ class CdrLog:
             self._file.write(line + "\n")
             self._file.flush()
         return line
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+CEL_COLUMNS = (
+    "EventType",
+    "EventTime",
+    "CallerIDname",
+    "CallerIDnum",
+    "ANI",
+    "RDNIS",
+    "DNID",
+    "Exten",
+    "Context",
+    "Channel",
+    "AppName",
+    "AppData",
+    "AMAFlags",
+    "AccountCode",
+    "UniqueID",
+    "LinkedID",
+    "BridgePeer",
+    "UserField",
+    "UserDefType",
+    "EventExtra",
+)
+
+
+class CelLog:
+    """cel_custom's Master.csv as the lab configured it: the 20 columns above, every value quoted (empty ones
+    too), ``"`` doubled inside values, EventTime ``%F %T`` in UTC."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.rows: list[dict[str, str]] = []
+        self.lines: list[str] = []
+        self._file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
+
+    def add(self, epoch: float, **row: str) -> str:
+        full = {k: row.get(k, "") for k in CEL_COLUMNS}
+        full["EventTime"] = cdr_time(epoch)
+        self.rows.append(full)
+        line = ",".join('"' + full[k].replace('"', '""') + '"' for k in CEL_COLUMNS)
+        self.lines.append(line)
+        if self._file is not None:
+            self._file.write(line + "\n")
+            self._file.flush()
+        return line
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
 
     def close(self) -> None:
         if self._file is not None:
