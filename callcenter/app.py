@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+import acd
 import agent_desktop
 from callcenter.models import load_all_models
 from core import i18n
@@ -31,6 +33,7 @@ ROUTER_MODULES = (
     "core.equipment.views",
     "core.access.views",
     "acd.views",
+    "acd.desktop_views",
     "agent_desktop.views",  # last: it serves the UI at "/"
 )
 
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     load_all_models()
     i18n.register_catalog_dir(agent_desktop.LOCALES)
+    i18n.register_catalog_dir(Path(acd.__file__).parent / "locales")  # acd_locales: PBX errors
     engine = make_engine(settings.resolved_database_url)
     bus = make_bus(settings.redis_url)
 

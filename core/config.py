@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     queue_log: Path | None = Field(
         default=None, description="Asterisk's queue_log file, followed to complete calls the link missed."
     )
+    pause_reasons: list[str] = Field(
+        default=["休息", "就餐", "培训", "会议"], description="Reasons an agent may pause with (JSON list)."
+    )
     simulator: str | None = Field(
         default=None, description="Run the PBX simulator in-process with this scenario (demo: 'demo')."
     )

@@ -53,11 +53,12 @@ class Permission(StrEnum):
     CHANGE_REQUESTS_REVIEW = "change_requests.review"
     AUDIT_READ = "audit.read"
     ACD_MONITOR = "acd.monitor"  # the live picture of queues, agents and calls
+    DESKTOP_USE = "desktop.use"  # log one's own phone in to queues, pause and resume
 
 
 P = Permission
 _STAFF = {P.CUSTOMERS_READ, P.RECORDS_READ, P.COMPLAINTS_READ, P.CHANGE_REQUESTS_CREATE}
-_FRONT_LINE = _STAFF | {P.CUSTOMERS_CREATE, P.RECORDS_CREATE, P.COMPLAINTS_CREATE}
+_FRONT_LINE = _STAFF | {P.CUSTOMERS_CREATE, P.RECORDS_CREATE, P.COMPLAINTS_CREATE, P.DESKTOP_USE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(_FRONT_LINE),
