@@ -34,6 +34,7 @@ ROUTER_MODULES = (
     "core.access.views",
     "acd.views",
     "acd.desktop_views",
+    "agent_desktop.ws",
     "agent_desktop.views",  # last: it serves the UI at "/"
 )
 

@@ -1,0 +1,768 @@
+"""The websocket hub: ``GET /ws`` streams the ACD's live state to agent desktops and team-lead wallboards,
+each client filtered to its scope (``agent_desktop.scopes``). The protocol is in ``docs/websocket.md``.
+
+Owns the authentication of a websocket (session cookie or ``?token=``, Origin check, audited refusals), the
+per-process ``Hub`` (one bus subscription to ``acd.delta``, a mirror of the state it has relayed, a history
+ring for resumes) and the per-connection ``Connection`` (bounded send queue, sender and receiver tasks).
+
+One hub per app process, started with its first client and stopped with its last (no task outlives the
+connections). It never waits for a client: frames go into each client's bounded queue and a client whose
+queue is full is closed with 1013 (it reconnects and resumes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, WebSocket
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from acd.state import Delta
+from agent_desktop.scopes import Member, Scope, scope_for, scopes_for_role, visible_state
+from core import i18n
+from core.audit import service as audit
+from core.audit.service import Actor
+from core.bus import Subscription
+from core.clock import utcnow
+from core.db import transaction
+from core.people.models import LoginSession, Team, User
+from core.security.tokens import digest
+from core.web import LANGUAGE_COOKIE, SESSION_COOKIE, CurrentUser
+
+__all__ = [
+    "CLOSE_BAD_ORIGIN",
+    "CLOSE_NOT_AUTHENTICATED",
+    "CLOSE_TOO_SLOW",
+    "Hub",
+    "Viewer",
+    "read_redis_mirror",
+    "router",
+    "viewer_for_token",
+]
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_BAD_ORIGIN = 4403
+CLOSE_TOO_SLOW = 1013  # "try again later": reconnect and resume
+CLOSE_GOING_AWAY = 1001
+CLOSE_SERVER_ERROR = 1011
+
+# Defaults; an app may override them with app.state.ws_heartbeat_seconds / ws_sync_seconds /
+# ws_queue_size / ws_history / ws_linger_seconds (the tests do).
+HEARTBEAT_SECONDS = 15.0
+SYNC_SECONDS = 1.0
+QUEUE_SIZE = 2000
+LINGER_SECONDS = 30.0
+HISTORY = 10_000
+MAX_MESSAGE = 4096  # characters of one client message
+TOPIC = "acd.delta"
+_SECTIONS = {"call": "calls", "queue": "queues", "agent": "agents"}
+
+
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The user behind a websocket, with what the scopes need: their phone and their team."""
+
+    user: CurrentUser
+    pbx_interface: str | None
+    team: tuple[Member, ...] = ()
+    token_hash: str = ""
+
+    @property
+    def member(self) -> Member:
+        return Member(self.user.full_name, self.pbx_interface)
+
+    def public(self) -> dict[str, Any]:
+        u = self.user
+        return {
+            "id": u.id,
+            "username": u.username,
+            "full_name": u.full_name,
+            "role": u.role.value,
+            "team_id": u.team_id,
+            "agent_number": u.agent_number,
+            "pbx_interface": self.pbx_interface,
+            "language": u.language,
+        }
+
+
+def viewer_for_token(
+    session_factory: sessionmaker[Session],
+    token: str,
+    client_address: str | None = None,
+    *,
+    session_hours: int = 12,
+) -> Viewer | None:
+    """The same lookup as ``core.web``'s for HTTP (hash of the token, unexpired session, active user,
+    sliding expiry), plus the user's phone and their team's members. Blocking: call from a thread."""
+    now = utcnow()
+    with transaction(session_factory) as session:
+        login = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
+        if login is None or login.expires_at <= now or not login.user.active:
+            return None
+        if now - login.last_seen_at > timedelta(minutes=1):
+            login.last_seen_at = now
+            login.expires_at = now + timedelta(hours=session_hours)
+        u = login.user
+        # The team: users of the same team_id, and those of the teams this user leads.
+        led = select(Team.id).where(Team.lead_id == u.id)
+        conditions: list[ColumnElement[bool]] = [User.team_id.in_(led)]
+        if u.team_id is not None:
+            conditions.append(User.team_id == u.team_id)
+        rows = session.scalars(
+            select(User).where(or_(*conditions), User.active.is_(True), User.id != u.id)
+        ).all()
+        team = tuple(Member(r.full_name, r.pbx_interface) for r in rows)
+        user = CurrentUser(
+            id=u.id,
+            username=u.username,
+            full_name=u.full_name,
+            role=u.role,
+            team_id=u.team_id,
+            agent_number=u.agent_number,
+            language=u.language,
+            client_address=client_address,
+        )
+        return Viewer(user=user, pbx_interface=u.pbx_interface, team=team, token_hash=login.token_hash)
+
+
+def live_sessions(
+    session_factory: sessionmaker[Session], token_hashes: Collection[str], *, session_hours: int = 12
+) -> set[str]:
+    """Which of these sessions are still valid (unexpired, active user); an open socket counts as activity,
+    so their expiry slides as for HTTP requests. Blocking: call from a thread."""
+    now = utcnow()
+    valid: set[str] = set()
+    with transaction(session_factory) as session:
+        rows = session.scalars(select(LoginSession).where(LoginSession.token_hash.in_(list(token_hashes))))
+        for login in rows:
+            if login.expires_at <= now or not login.user.active:
+                continue
+            if now - login.last_seen_at > timedelta(minutes=1):
+                login.last_seen_at = now
+                login.expires_at = now + timedelta(hours=session_hours)
+            valid.add(login.token_hash)
+    return valid
+
+
+def _audit_refusal(
+    session_factory: sessionmaker[Session],
+    action: str,
+    client_address: str | None,
+    detail: dict[str, Any],
+) -> None:
+    """As ``core.web.audit_refusal``: in a transaction of its own (blocking: call from a thread)."""
+    actor = Actor(None, None, client_address)
+    with transaction(session_factory) as session:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            allowed=False,
+            detail={"method": "GET", "path": "/ws", **detail},
+        )
+
+
+def _own_origin(websocket: WebSocket) -> str:
+    scheme = "https" if websocket.url.scheme in ("wss", "https") else "http"
+    return f"{scheme}://{websocket.url.netloc}"
+
+
+# --------------------------------------------------------------------------- the state source
+
+
+async def read_redis_mirror(redis_url: str, prefix: str = "acd") -> dict[str, Any] | None:
+    """The state as ``acd.live.RedisMirror`` writes it (hashes + seq, read in one transaction); None while
+    the mirror has never been written."""
+    import redis.asyncio as aioredis
+
+    client: aioredis.Redis = aioredis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=2.0)
+    try:
+        pipe = client.pipeline(transaction=True)
+        for name in ("calls", "queues", "agents"):
+            pipe.hgetall(f"{prefix}:{name}")
+        pipe.get(f"{prefix}:seq")
+        calls, queues, agents, seq = await pipe.execute()
+    finally:
+        await client.aclose()
+    if seq is None:
+        return None
+
+    def load(records: dict[str, str]) -> dict[str, Any]:
+        return {key: json.loads(value) for key, value in records.items()}
+
+    # The mirror does not hold the link's state.
+    return {
+        "seq": int(seq),
+        "calls": load(calls),
+        "queues": load(queues),
+        "agents": load(agents),
+        "pbx": None,
+    }
+
+
+def _empty_state(seq: int = 0) -> dict[str, Any]:
+    return {"seq": seq, "calls": {}, "queues": {}, "agents": {}, "pbx": None}
+
+
+# --------------------------------------------------------------------------- the hub
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A delta the hub relayed, with the record it replaced and the interfaces whose agent changed name."""
+
+    delta: Delta
+    prev: dict[str, Any] | None
+    moved: frozenset[str]
+    texts: dict[bool, str] = field(default_factory=dict)
+
+    def text(self, removal: bool) -> str:
+        cached = self.texts.get(removal)
+        if cached is None:
+            d = self.delta
+            cached = self.texts[removal] = _dumps(
+                {
+                    "type": "delta",
+                    "seq": d.seq,
+                    "kind": d.kind,
+                    "key": d.key,
+                    "data": None if removal else d.data,
+                }
+            )
+        return cached
+
+
+class Hub:
+    """The process's relay of ``acd.delta`` to its websocket clients (see the module docstring)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        state = app.state
+        self.heartbeat_seconds = float(getattr(state, "ws_heartbeat_seconds", HEARTBEAT_SECONDS))
+        self.sync_seconds = float(getattr(state, "ws_sync_seconds", SYNC_SECONDS))
+        self.queue_size = int(getattr(state, "ws_queue_size", QUEUE_SIZE))
+        self.seq = 0
+        self.state: dict[str, Any] = _empty_state()
+        self.names_by_interface: dict[str, set[str]] = {}
+        self.history: deque[_Entry] = deque(maxlen=int(getattr(state, "ws_history", HISTORY)))
+        self.clients: set[Connection] = set()
+        self.closed = False
+        self.snapshots_loaded = 0
+        self._sub: Subscription | None = None
+        self._starting: asyncio.Future[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._linger: asyncio.Task[None] | None = None
+        self.linger_seconds = float(getattr(state, "ws_linger_seconds", LINGER_SECONDS))
+
+    # -- lifecycle
+
+    async def join(self, conn: Connection, since: int | None) -> None:
+        """Register a client and queue its first frames (snapshot, or the deltas after ``since``)."""
+        self.clients.add(conn)
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+        # No await from here on: the first frames and the live stream join without a gap or overlap.
+        if since is None:
+            conn.send_snapshot()
+        else:
+            conn.resume(since)
+        conn.ready = True
+
+    def leave(self, conn: Connection) -> None:
+        """Unregister a client; the last one out stops the hub, after ``linger`` seconds (so that a desktop
+        reconnecting at once still gets its missed deltas rather than a snapshot). Never waits: it runs in
+        the cleanup of a connection that may be being cancelled."""
+        self.clients.discard(conn)
+        if self.clients or self.closed or self._linger is not None:
+            return
+        started = self._starting is not None and self._starting.done()
+        delay = self.linger_seconds if started else 0.0
+        self._linger = asyncio.get_running_loop().create_task(self._close_later(delay), name="ws-hub-linger")
+
+    async def _close_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if not self.clients:
+            self._linger = None
+            await self.close()
+
+    def _stop(self) -> list[asyncio.Task[None]]:
+        """Mark closed, close the clients and cancel the tasks (but the caller's own); returns them."""
+        self.closed = True
+        if getattr(self.app.state, "ws_hub", None) is self:
+            self.app.state.ws_hub = None
+        for conn in list(self.clients):
+            conn.kill(CLOSE_GOING_AWAY)
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        current = asyncio.current_task()
+        tasks = [t for t in [*self._tasks, self._linger] if t is not None and t is not current]
+        self._tasks, self._linger = [], None
+        for task in tasks:
+            task.cancel()
+        return tasks
+
+    async def close(self) -> None:
+        for task in self._stop():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._sub is not None:
+            await self._sub.close()
+            self._sub = None
+
+    async def _start(self) -> None:
+        bus = self.app.state.bus
+        # Subscribe before the snapshot: whatever the snapshot misses comes through the subscription.
+        self._sub = await bus.subscribe(TOPIC, maxsize=max(self.history.maxlen or 0, 1000))
+        self._install(await self._load_snapshot())
+        self._tasks = [
+            asyncio.create_task(self._relay(), name="ws-hub-relay"),
+            asyncio.create_task(self._tick(), name="ws-hub-tick"),
+        ]
+
+    async def _load_snapshot(self) -> dict[str, Any]:
+        acd = getattr(self.app.state, "acd", None)
+        if acd is not None:
+            snapshot: dict[str, Any] = acd.publisher.snapshot()
+            return snapshot
+        settings = getattr(self.app.state, "settings", None)
+        redis_url = getattr(settings, "redis_url", None)
+        if redis_url:
+            mirrored = await read_redis_mirror(redis_url)
+            if mirrored is not None:
+                return mirrored
+        return _empty_state(self.seq)
+
+    def _install(self, snapshot: dict[str, Any]) -> None:
+        self.snapshots_loaded += 1
+        self.seq = int(snapshot["seq"])
+        self.state = {name: dict(snapshot.get(name) or {}) for name in ("calls", "queues", "agents")}
+        self.state["pbx"] = snapshot.get("pbx")
+        self.history.clear()  # the ring must hold consecutive seqs: older resumes get a snapshot
+        self.names_by_interface = {}
+        for name, agent in self.state["agents"].items():
+            if agent.get("interface"):
+                self.names_by_interface.setdefault(agent["interface"], set()).add(name)
+
+    # -- the relay
+
+    async def _relay(self) -> None:
+        sub = self._sub
+        assert sub is not None
+        try:
+            async for item in sub:
+                if not isinstance(item, Delta):
+                    continue
+                try:
+                    await self._take(item)
+                except Exception:  # one bad delta must not stop the relay
+                    log.exception("websocket hub could not relay %r", item)
+                if sub.qsize() == 0:
+                    self._flush_stale()
+        finally:
+            if not self.closed:
+                # The bus went away (the app is stopping): clients reconnect and resume later.
+                self._stop()
+
+    async def _take(self, delta: Delta) -> None:
+        if delta.seq <= self.seq:
+            return  # already in the snapshot, or a duplicate
+        if delta.seq > self.seq + 1:
+            await self._fill_gap(delta.seq)
+            if delta.seq <= self.seq:
+                return
+        self.apply(delta)
+
+    async def _fill_gap(self, upto: int) -> None:
+        """Deltas were lost between the bus and us: take them from the publisher's ring when this process
+        runs the ACD, else a fresh snapshot (sent to every client)."""
+        acd = getattr(self.app.state, "acd", None)
+        missing = acd.publisher.deltas_since(self.seq) if acd is not None else None
+        if missing is not None and missing and missing[0].seq == self.seq + 1:
+            for delta in missing:
+                if delta.seq >= upto:
+                    break
+                self.apply(delta)
+            if self.seq == upto - 1:
+                return
+        # A Redis mirror may lag the bus a little: retry briefly until it covers what came before ``upto``.
+        snapshot = await self._load_snapshot()
+        for _ in range(20):
+            if snapshot["seq"] >= upto - 1:
+                break
+            await asyncio.sleep(0.05)
+            snapshot = await self._load_snapshot()
+        self._install(snapshot)
+        for conn in list(self.clients):
+            if conn.ready:
+                conn.send_snapshot()
+
+    def apply(self, delta: Delta) -> None:
+        """Relay one delta (the next seq) to every client whose scope it touches."""
+        prev: dict[str, Any] | None = None
+        moved: set[str] = set()
+        kind = delta.kind
+        if kind == "reset":
+            for name in ("calls", "queues", "agents"):
+                self.state[name] = {}
+            moved.update(self.names_by_interface)
+            self.names_by_interface = {}
+        elif kind == "pbx":
+            prev = self.state["pbx"]
+            self.state["pbx"] = delta.data
+        elif kind in _SECTIONS:
+            records = self.state[_SECTIONS[kind]]
+            prev = records.get(delta.key)
+            if delta.data is None:
+                records.pop(delta.key, None)
+            else:
+                records[delta.key] = delta.data
+            if kind == "agent":
+                old = prev.get("interface") if prev else None
+                new = delta.data.get("interface") if delta.data else None
+                if old != new:
+                    if old:
+                        names = self.names_by_interface.get(old)
+                        if names is not None:
+                            names.discard(delta.key)
+                            if not names:
+                                del self.names_by_interface[old]
+                        moved.add(old)
+                    if new:
+                        self.names_by_interface.setdefault(new, set()).add(delta.key)
+                        moved.add(new)
+        self.seq = delta.seq
+        entry = _Entry(delta, prev, frozenset(moved))
+        self.history.append(entry)
+        for conn in list(self.clients):
+            if conn.ready:
+                conn.relay(entry)
+
+    def entries_since(self, since: int) -> list[_Entry] | None:
+        """The relayed entries after ``since``; None when they are not all in the history any more."""
+        if since == self.seq:
+            return []
+        history = self.history
+        if since > self.seq or not history:
+            return None
+        first = history[0].delta.seq
+        if since + 1 < first:
+            return None
+        return list(history)[since + 1 - first :]
+
+    def _flush_stale(self) -> None:
+        for conn in list(self.clients):
+            if conn.ready and conn.stale:
+                conn.send_snapshot()
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + self.heartbeat_seconds
+        while True:
+            await asyncio.sleep(min(self.sync_seconds, self.heartbeat_seconds))
+            beat = loop.time() >= next_beat
+            if beat:
+                next_beat = loop.time() + self.heartbeat_seconds
+            self._flush_stale()
+            if beat:
+                await self._check_sessions()
+            for conn in list(self.clients):
+                if not conn.ready:
+                    continue
+                if beat:
+                    conn.send({"type": "heartbeat", "seq": self.seq, "at": time.time()}, self.seq)
+                elif conn.position < self.seq:
+                    conn.send({"type": "sync", "seq": self.seq}, self.seq)
+
+    async def _check_sessions(self) -> None:
+        """Close (4401) the sockets whose login ended: logged out, expired, user deactivated."""
+        checked = list(self.clients)  # a client joining meanwhile was checked at its connect
+        hashes = {conn.viewer.token_hash for conn in checked}
+        if not hashes:
+            return
+        settings = getattr(self.app.state, "settings", None)
+        try:
+            valid = await run_in_threadpool(
+                live_sessions,
+                self.app.state.session_factory,
+                hashes,
+                session_hours=getattr(settings, "session_hours", 12),
+            )
+        except Exception:  # the database being down must not drop every desktop
+            log.exception("websocket hub could not check sessions")
+            return
+        for conn in checked:
+            if conn.viewer.token_hash not in valid:
+                conn.kill(CLOSE_NOT_AUTHENTICATED)
+
+
+def hub_of(app: FastAPI) -> Hub:
+    hub: Hub | None = getattr(app.state, "ws_hub", None)
+    if hub is None or hub.closed:
+        hub = Hub(app)
+        app.state.ws_hub = hub
+    return hub
+
+
+# --------------------------------------------------------------------------- one connection
+
+
+class Connection:
+    """One client: its viewer, scope, language and bounded queue of frames (JSON text) to send."""
+
+    def __init__(self, websocket: WebSocket, viewer: Viewer, language: str, hub: Hub) -> None:
+        self.websocket = websocket
+        self.viewer = viewer
+        self.language = language
+        self.hub = hub
+        self.scope = scope_for(viewer.user.role, None, viewer.member, viewer.team) or Scope("")
+        self.members: frozenset[str] = frozenset()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(hub.queue_size)
+        self.ready = False
+        self.stale = False
+        self.position = 0  # the last seq this client was told about
+        self.close_code: int | None = None
+        self.sender: asyncio.Task[None] | None = None
+        self.send(
+            {"type": "hello", "user": viewer.public(), "scopes": list(scopes_for_role(viewer.user.role))}
+        )
+
+    # -- queueing (never waits)
+
+    def send(self, frame: dict[str, Any], seq: int | None = None) -> None:
+        self.send_text(_dumps(frame), seq)
+
+    def send_text(self, text: str, seq: int | None = None) -> None:
+        if self.close_code is not None:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.info("websocket client %s too slow: closed", self.viewer.user.username)
+            self.kill(CLOSE_TOO_SLOW)
+            return
+        if seq is not None:
+            self.position = seq
+
+    def kill(self, code: int) -> None:
+        """Close this client (from the hub): what is queued is dropped, the sender stops."""
+        if self.close_code is not None:
+            return
+        self.close_code = code
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+        # A sender stuck on a client that does not read would never see the None: stop it.
+        if self.sender is not None and code == CLOSE_TOO_SLOW:
+            self.sender.cancel()
+
+    def error(self, code: str, **params: Any) -> None:
+        message = i18n.translate(code, self.language, **params)
+        self.send({"type": "error", "code": code, "message": message})
+
+    # -- state frames
+
+    def _members(self) -> frozenset[str]:
+        return self.scope.member_names(self.hub.names_by_interface)
+
+    def send_snapshot(self) -> None:
+        hub = self.hub
+        self.members = self._members()
+        self.stale = False
+        data = visible_state(self.scope, hub.state, hub.names_by_interface)
+        self.send({"type": "snapshot", "seq": hub.seq, "scope": self.scope.name, "data": data}, hub.seq)
+
+    def relay(self, entry: _Entry) -> None:
+        scope = self.scope
+        if scope.empty:
+            return
+        d = entry.delta
+        if d.kind == "reset":
+            self.send_text(entry.text(False), d.seq)
+            return
+        if entry.moved and not scope.everything and entry.moved & scope.interfaces:
+            members = self._members()
+            if members != self.members:
+                # Which calls are ours changed without a call delta: a snapshot follows the burst.
+                self.members = members
+                self.stale = True
+        members = self.members
+        if scope.sees(d.kind, d.data, members):
+            self.send_text(entry.text(False), d.seq)
+        elif scope.sees(d.kind, entry.prev, members):
+            self.send_text(entry.text(True), d.seq)  # gone, or left the scope: a removal for this client
+
+    def resume(self, since: int) -> None:
+        """The in-scope deltas after ``since`` then a sync, or a snapshot when they are not all known."""
+        hub = self.hub
+        entries = hub.entries_since(since)
+        scope = self.scope
+        if entries is not None and not scope.everything and any(e.moved & scope.interfaces for e in entries):
+            entries = None  # whose calls are ours changed meanwhile: only a snapshot is exact
+        if entries is None:
+            self.send_snapshot()
+            return
+        self.members = self._members()
+        for entry in entries:
+            self.relay(entry)
+        self.send({"type": "sync", "seq": hub.seq}, hub.seq)
+
+    # -- client messages
+
+    def handle(self, text: str) -> None:
+        if len(text) > MAX_MESSAGE:
+            self.error("error.ws.too_long", limit=MAX_MESSAGE)
+            return
+        try:
+            message = json.loads(text)
+        except ValueError:
+            self.error("error.ws.not_json")
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            self.error("error.ws.bad_message")
+            return
+        kind = message["type"]
+        if kind == "ping" and message.keys() <= {"type", "id"}:
+            pong: dict[str, Any] = {"type": "pong"}
+            if "id" in message:
+                pong["id"] = message["id"]
+            self.send(pong)
+        elif kind == "resume":
+            since = message.get("since")
+            if type(since) is not int or since < 0 or message.keys() != {"type", "since"}:
+                self.error("error.ws.bad_fields", type=kind)
+                return
+            self.resume(since)
+        elif kind == "subscribe":
+            name = message.get("scope")
+            if not isinstance(name, str) or message.keys() != {"type", "scope"}:
+                self.error("error.ws.bad_fields", type=kind)
+                return
+            user = self.viewer
+            scope = scope_for(user.user.role, name, user.member, user.team)
+            if scope is None:
+                self.error("error.scope_forbidden", scope=name)
+                return
+            self.scope = scope
+            self.send_snapshot()
+        elif kind == "ping":
+            self.error("error.ws.bad_fields", type=kind)
+        else:
+            self.error("error.ws.unknown_type", type=kind[:40])
+
+    async def run_sender(self) -> None:
+        websocket = self.websocket
+        while True:
+            text = await self.queue.get()
+            if text is None:
+                with contextlib.suppress(Exception):
+                    await websocket.close(self.close_code or 1000)
+                return
+            await websocket.send_text(text)
+
+    async def run_receiver(self) -> None:
+        websocket = self.websocket
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self.error("error.ws.not_json")
+                continue
+            self.handle(text)
+
+
+def _int_param(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        parsed = int(value)
+    except ValueError:
+        return None
+    return parsed if parsed >= 0 else None
+
+
+@router.websocket("/ws")
+async def live_socket(websocket: WebSocket) -> None:
+    """The live ACD state for this user's scope (protocol: docs/websocket.md)."""
+    app: FastAPI = websocket.app
+    factory: sessionmaker[Session] = app.state.session_factory
+    address = websocket.client.host if websocket.client else None
+    origin = websocket.headers.get("origin")
+    if origin and origin.rstrip("/") != _own_origin(websocket):
+        detail = {"reason": "error.bad_origin", "origin": origin[:200]}
+        await run_in_threadpool(_audit_refusal, factory, "auth.forbidden", address, detail)
+        # Accepted then closed: a browser sees the close code only after a completed handshake.
+        await websocket.accept()
+        await websocket.close(CLOSE_BAD_ORIGIN)
+        return
+    token = websocket.query_params.get("token") or websocket.cookies.get(SESSION_COOKIE)
+    hours = getattr(getattr(app.state, "settings", None), "session_hours", 12)
+    viewer = (
+        await run_in_threadpool(viewer_for_token, factory, token, address, session_hours=hours)
+        if token
+        else None
+    )
+    if viewer is None:
+        await run_in_threadpool(_audit_refusal, factory, "auth.unauthenticated", address, {})
+        await websocket.accept()
+        await websocket.close(CLOSE_NOT_AUTHENTICATED)
+        return
+    language = i18n.negotiate(
+        websocket.query_params.get("lang"),
+        websocket.cookies.get(LANGUAGE_COOKIE),
+        viewer.user.language,
+        accept_language=websocket.headers.get("accept-language"),
+    )
+    await websocket.accept()
+    hub = hub_of(app)
+    conn = Connection(websocket, viewer, language, hub)
+    raw_since = websocket.query_params.get("since")
+    since = _int_param(raw_since)
+    if raw_since is not None and since is None:
+        conn.error("error.ws.bad_fields", type="since")
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        try:
+            await hub.join(conn, since)
+        except Exception:
+            log.exception("websocket hub could not start")
+            conn.kill(CLOSE_SERVER_ERROR)
+        conn.sender = asyncio.create_task(conn.run_sender(), name="ws-send")
+        tasks = [conn.sender, asyncio.create_task(conn.run_receiver(), name="ws-receive")]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if conn.close_code is not None and conn.close_code != 1000 and conn.sender.cancelled():
+            # The sender was stopped before it could say why (a client too slow to read).
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await websocket.close(conn.close_code)
+    finally:
+        # No await here: this also runs when the connection's task is cancelled (server shutdown).
+        for task in tasks:
+            task.cancel()
+        hub.leave(conn)
