@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from acd.ami.frames import Frame
 from acd.ami.link import AmiLink, ResyncResult
-from acd.events import PbxDisconnected
+from acd.events import AgentRinging, PbxDisconnected
 from acd.live import LivePublisher, RedisMirror
 from acd.records.queue_log import QueueConfig
 from acd.records.service import ingest_events, ingest_queue_log
@@ -32,6 +32,8 @@ from core.bus import EventBus
 from core.db import transaction
 
 log = logging.getLogger(__name__)
+EVENT_TOPIC = "acd.event"  # domain events other processes act on (the screen pop: agent_desktop.screen_pop)
+EVENT_TOPIC_TYPES = (AgentRinging,)
 MAX_PENDING_RECORDS = 200_000  # events kept while the database is down; beyond, queue_log fills the gap
 
 
@@ -41,6 +43,7 @@ class AcdStats:
     records_written: int = 0
     record_batches_failed: int = 0
     records_dropped: int = 0
+    event_publish_failures: int = 0
 
 
 class AcdService:
@@ -119,6 +122,13 @@ class AcdService:
                 await self.publisher.handle(item)
             except Exception:  # one bad event must not stop the live picture
                 log.exception("live state could not apply %r", item)
+            if isinstance(item, EVENT_TOPIC_TYPES):
+                # After the deltas, so that a consumer already holds the call's record.
+                try:
+                    await self.publisher.bus.publish(EVENT_TOPIC, item)
+                except Exception:  # fire and forget, like the deltas
+                    self.stats.event_publish_failures += 1
+                    log.exception("could not publish %r on %s", item, EVENT_TOPIC)
 
     async def _write_records(self) -> None:
         while True:

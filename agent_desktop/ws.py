@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from acd.state import Delta
 from agent_desktop.scopes import Member, Scope, scope_for, scopes_for_role, visible_state
+from agent_desktop.screen_pop import ScreenPop
 from core import i18n
 from core.audit import service as audit
 from core.audit.service import Actor
@@ -274,6 +275,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._linger: asyncio.Task[None] | None = None
         self.linger_seconds = float(getattr(state, "ws_linger_seconds", LINGER_SECONDS))
+        self.pops = ScreenPop(self)  # the screen pop (``pop`` frames), started with the hub
 
     # -- lifecycle
 
@@ -343,6 +345,7 @@ class Hub:
             asyncio.create_task(self._relay(), name="ws-hub-relay"),
             asyncio.create_task(self._tick(), name="ws-hub-tick"),
         ]
+        self._tasks.append(await self.pops.start())
 
     async def _load_snapshot(self) -> dict[str, Any]:
         acd = getattr(self.app.state, "acd", None)
@@ -461,6 +464,16 @@ class Hub:
         for conn in list(self.clients):
             if conn.ready:
                 conn.relay(entry)
+
+    def send_to_user(self, user_id: int, frame: dict[str, Any]) -> int:
+        """Queue ``frame`` (no seq) on every open socket of one user; how many sockets got it."""
+        text = _dumps(frame)
+        sent = 0
+        for conn in list(self.clients):
+            if conn.viewer.user.id == user_id and conn.close_code is None:
+                conn.send_text(text)
+                sent += 1
+        return sent
 
     def entries_since(self, since: int) -> list[_Entry] | None:
         """The relayed entries after ``since``; None when they are not all in the history any more."""
