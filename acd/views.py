@@ -17,15 +17,6 @@ router = APIRouter(prefix="/api/acd", tags=["acd"])
 Monitor = Annotated[CurrentUser, Depends(require(Permission.ACD_MONITOR))]
 
 
-def _masked(number: str | None, unmasked: bool, region: str) -> str | None:
-    if not number or unmasked:
-        return number
-    try:
-        return phone.mask(phone.normalise(number, region), region)
-    except ValueError:
-        return "***"
-
-
 @router.get("/live", summary="The live picture: queues, agents and calls now")
 def live(request: Request, current: Monitor, settings: AppSettings) -> dict[str, Any]:
     service = getattr(request.app.state, "acd", None)
@@ -72,7 +63,9 @@ def live(request: Request, current: Monitor, settings: AppSettings) -> dict[str,
     calls = [
         {
             "linkedid": call["linkedid"],
-            "caller": _masked(call.get("caller_number"), unmasked, settings.phone_region),
+            "caller": phone.for_reader(
+                call.get("caller_number"), unmasked=unmasked, region=settings.phone_region
+            ),
             "queue": call.get("queue"),
             "state": call["state"],
             "agent": call.get("agent"),

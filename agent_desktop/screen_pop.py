@@ -58,16 +58,6 @@ def _epoch(value: Any) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def _shown(number: str | None, *, unmasked: bool, region: str) -> str | None:
-    if not number:
-        return None
-    try:
-        e164 = phones_.normalise(number, region)
-    except ValueError:  # not a number we can read: never show more than the tail to a masked reader
-        return number if unmasked else "*" * max(len(number) - 4, 0) + number[-4:]
-    return customers.show_phone(e164, unmasked=unmasked, region=region)
-
-
 def find_user(session: Session, *, interface: str, member: str) -> User | None:
     """The active user whose phone is ``interface``, else the one whose full name is the member name."""
     if interface:
@@ -156,7 +146,7 @@ def build_pop(
                         "direction": "inbound" if inbound else "outbound",
                         "started_at": _epoch(record.started_at),
                         "agent_name": record.agent_name,
-                        "number": _shown(number, unmasked=unmasked, region=region),
+                        "number": phones_.for_reader(number, unmasked=unmasked, region=region),
                         "content": record.content[:200],
                     }
                 )
@@ -176,7 +166,7 @@ def build_pop(
             "linkedid": event.linkedid,
             "uniqueid": event.uniqueid,
             "queue": event.queue,
-            "caller_number": _shown(caller_number, unmasked=unmasked, region=region),
+            "caller_number": phones_.for_reader(caller_number, unmasked=unmasked, region=region),
             "waited_s": round(max(time.time() - joined, 0.0), 3) if joined is not None else None,
             "ring_started_at": event.at.timestamp(),
             "three_rings_s": 3 * ring_cycle_seconds,

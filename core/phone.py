@@ -56,3 +56,15 @@ def mask(e164: str, region: str = "CN") -> str:
     for i in hidden:
         chars[i] = "*"
     return "".join(chars)
+
+
+def for_reader(raw: str | None, *, unmasked: bool, region: str = "CN") -> str | None:
+    """A number as the PBX or a person wrote it, shown to a reader: national form, or masked for readers
+    without the right to see numbers. Unreadable input shows at most its last four characters to them."""
+    if not raw:
+        return None
+    try:
+        e164 = normalise(raw, region)
+    except ValueError:
+        return raw if unmasked else "*" * max(len(raw) - 4, 0) + raw[-4:]
+    return display(e164, region) if unmasked else mask(e164, region)
