@@ -38,7 +38,7 @@ from core.bus import Subscription
 from core.clock import utcnow
 from core.db import transaction
 from core.people.models import LoginSession, Team, User
-from core.security.tokens import digest
+from core.people.service import active_login
 from core.web import LANGUAGE_COOKIE, SESSION_COOKIE, CurrentUser
 
 __all__ = [
@@ -114,16 +114,12 @@ def viewer_for_token(
     *,
     session_hours: int = 12,
 ) -> Viewer | None:
-    """The same lookup as ``core.web``'s for HTTP (hash of the token, unexpired session, active user,
-    sliding expiry), plus the user's phone and their team's members. Blocking: call from a thread."""
-    now = utcnow()
+    """The login behind a token (``core.people.service.active_login``, as for HTTP), plus the user's phone
+    and their team's members. Blocking: call from a thread."""
     with transaction(session_factory) as session:
-        login = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
-        if login is None or login.expires_at <= now or not login.user.active:
+        login = active_login(session, token=token, hours=session_hours)
+        if login is None:
             return None
-        if now - login.last_seen_at > timedelta(minutes=1):
-            login.last_seen_at = now
-            login.expires_at = now + timedelta(hours=session_hours)
         u = login.user
         # The team: users of the same team_id, and those of the teams this user leads.
         led = select(Team.id).where(Team.lead_id == u.id)
@@ -134,16 +130,7 @@ def viewer_for_token(
             select(User).where(or_(*conditions), User.active.is_(True), User.id != u.id)
         ).all()
         team = tuple(Member(r.full_name, r.pbx_interface) for r in rows)
-        user = CurrentUser(
-            id=u.id,
-            username=u.username,
-            full_name=u.full_name,
-            role=u.role,
-            team_id=u.team_id,
-            agent_number=u.agent_number,
-            language=u.language,
-            client_address=client_address,
-        )
+        user = CurrentUser.of(u, client_address)
         return Viewer(user=user, pbx_interface=u.pbx_interface, team=team, token_hash=login.token_hash)
 
 

@@ -8,26 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import i18n
 from core.audit import service as audit
 from core.audit.service import Actor
-from core.clock import utcnow
 from core.config import Settings
 from core.db import transaction
 from core.errors import DomainError, FieldProblem, InvalidFields, NotAuthenticated, PermissionDenied
-from core.people.models import LoginSession
+from core.people.models import User
+from core.people.service import active_login
 from core.security.roles import ROLE_CLEARANCE, ROLE_PERMISSIONS, Clearance, Permission, Role
-from core.security.tokens import digest
 
 SESSION_COOKIE = "cc_session"
 LANGUAGE_COOKIE = "cc_lang"
@@ -81,6 +78,19 @@ class CurrentUser:
     agent_number: str | None
     language: str | None
     client_address: str | None
+
+    @classmethod
+    def of(cls, user: User, client_address: str | None) -> CurrentUser:
+        return cls(
+            id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            role=user.role,
+            team_id=user.team_id,
+            agent_number=user.agent_number,
+            language=user.language,
+            client_address=client_address,
+        )
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -141,27 +151,9 @@ def authenticate(request: Request) -> CurrentUser:
 
 
 def _user_for_token(request: Request, token: str) -> CurrentUser | None:
-    settings = settings_of(request)
-    now = utcnow()
     with transaction(session_factory_of(request)) as session:
-        login = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
-        if login is None or login.expires_at <= now or not login.user.active:
-            return None
-        # Sliding expiry, written at most once a minute to keep reads cheap.
-        if now - login.last_seen_at > timedelta(minutes=1):
-            login.last_seen_at = now
-            login.expires_at = now + timedelta(hours=settings.session_hours)
-        u = login.user
-        return CurrentUser(
-            id=u.id,
-            username=u.username,
-            full_name=u.full_name,
-            role=u.role,
-            team_id=u.team_id,
-            agent_number=u.agent_number,
-            language=u.language,
-            client_address=client_address(request),
-        )
+        login = active_login(session, token=token, hours=settings_of(request).session_hours)
+        return CurrentUser.of(login.user, client_address(request)) if login else None
 
 
 Authenticated = Annotated[CurrentUser, Depends(authenticate)]

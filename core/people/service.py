@@ -55,6 +55,19 @@ def login(
     return user, token
 
 
+def active_login(session: Session, *, token: str, hours: int) -> LoginSession | None:
+    """The unexpired login of an active user behind ``token``, its expiry slid forward (written at most
+    once a minute to keep reads cheap); None otherwise. The caller commits."""
+    now = utcnow()
+    login = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
+    if login is None or login.expires_at <= now or not login.user.active:
+        return None
+    if now - login.last_seen_at > timedelta(minutes=1):
+        login.last_seen_at = now
+        login.expires_at = now + timedelta(hours=hours)
+    return login
+
+
 def logout(session: Session, *, token: str, actor: Actor) -> None:
     login_row = session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
     if login_row is not None:
