@@ -286,6 +286,10 @@ async def test_core_restart_capture_reconnects(fake: FakeAmi) -> None:
     def command(fields: Fields, number: int) -> bytes | None:
         values = dict(fields)
         if values["Command"] == "core restart now":
+            # Stop listening before the connection closes, as Asterisk does: otherwise the link's immediate
+            # retry could slip in before come_back() runs and never be refused.
+            assert fake.server is not None
+            fake.server.close()
             restarted.append(asyncio.create_task(come_back()))
             return CLOSE  # no response and no Shutdown event reached the client
         return RESTART_BEFORE.reply_and_after("lab-005", values["ActionID"], 1)
@@ -296,7 +300,9 @@ async def test_core_restart_capture_reconnects(fake: FakeAmi) -> None:
     fake.handlers["Command"] = command
     fake.handlers["ModuleLoad"] = module_load
     rec = Recorder()
-    link = make_link(fake, rec, rng=lambda: 0.5)
+    # The first retry must fall inside the PBX's 0.5 s absence (a short session keeps the back-off from
+    # its initial value, which would otherwise race the PBX's return).
+    link = make_link(fake, rec, rng=lambda: 0.5, backoff_initial=0.1)
     await link.start(time_limit=2)
     try:
         summary = await link.action_list([("Action", "QueueSummary"), ("Queue", "support")])
