@@ -3,7 +3,6 @@ The PBX (the simulator) answers; the live state shows what the PBX then reports.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx2 as httpx
@@ -16,16 +15,10 @@ from core.people.models import User
 from core.security.passwords import hash_password
 from core.security.roles import Role
 from pbxsim.queues import QueueConfig
+from tests.acd_link.helpers import until
 from tests.live import free_port
 
 PASSWORD = "pw-12345678"
-
-
-async def until(condition: object, seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_agent_logs_in_pauses_resumes_and_logs_out(tmp_path: Path) -> None:
@@ -81,15 +74,15 @@ async def test_agent_logs_in_pauses_resumes_and_logs_out(tmp_path: Path) -> None
                     None,
                 )
 
-            await until(lambda: agent() is not None and agent()["state"] == "available")  # type: ignore[index]
+            await until(lambda: agent() is not None and agent()["state"] == "available", 5.0)  # type: ignore[index]
             assert agent()["name"] == "王芳"  # type: ignore[index]
 
             bad = await client.post("/api/desktop/pause", json={"reason": "打游戏"})
             assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "reason"
             assert (await client.post("/api/desktop/pause", json={"reason": "就餐"})).status_code == 204
-            await until(lambda: agent()["state"] == "paused" and agent()["reason"] == "就餐")  # type: ignore[index]
+            await until(lambda: agent()["state"] == "paused" and agent()["reason"] == "就餐", 5.0)  # type: ignore[index]
             assert (await client.post("/api/desktop/unpause")).status_code == 204
-            await until(lambda: agent()["state"] == "available")  # type: ignore[index]
+            await until(lambda: agent()["state"] == "available", 5.0)  # type: ignore[index]
 
             # The PBX's refusal reaches the agent with the PBX's own words.
             refused = await client.post("/api/desktop/queues/login", json={"queues": ["no-such-queue"]})
@@ -99,7 +92,7 @@ async def test_agent_logs_in_pauses_resumes_and_logs_out(tmp_path: Path) -> None
             assert (
                 await client.post("/api/desktop/queues/logout", json={"queues": ["support"]})
             ).status_code == 200
-            await until(lambda: agent() is None or agent()["state"] == "logged_out")  # type: ignore[index]
+            await until(lambda: agent() is None or agent()["state"] == "logged_out", 5.0)  # type: ignore[index]
 
             await client.post("/api/auth/logout")
             await client.post("/api/auth/login", json={"username": "nophone", "password": PASSWORD})

@@ -18,6 +18,7 @@ from callcenter.models import load_all_models
 from core.bus import InProcessBus
 from core.db import make_engine, make_session_factory
 from tests.acd_link.fake_ami import FIXTURES, FakeAmi, split_blocks
+from tests.acd_link.helpers import until
 
 ANSWERED = FIXTURES / "answered"
 
@@ -28,13 +29,6 @@ def event_blocks(folder: Path) -> list[bytes]:
     return [
         b for b in blocks if b.startswith(b"Event: ") and b"ActionID:" not in b and b"FullyBooted" not in b
     ]
-
-
-async def wait_for(condition: object, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_capture_over_tcp_gives_live_state_and_records(tmp_path: Path) -> None:
@@ -65,7 +59,7 @@ async def test_capture_over_tcp_gives_live_state_and_records(tmp_path: Path) -> 
         for start in range(0, len(blocks), quarter):
             fake.push(b"".join(blocks[start : start + quarter]))
             await asyncio.sleep(0.2)
-        await wait_for(lambda: service.translator.stats.frames >= len(blocks) and service._live.empty())
+        await until(lambda: service.translator.stats.frames >= len(blocks) and service._live.empty(), 10.0)
         await service.flush_records()
         assert service.stats.record_batches_failed == 0
         assert service.stats.records_written > 0
@@ -141,8 +135,8 @@ async def test_app_serves_the_live_view_from_the_pbx(tmp_path: Path) -> None:
                 await app.state.acd.link.wait_connected(5)
                 blocks = event_blocks(ANSWERED)
                 fake.push(b"".join(blocks[: len(blocks) // 2]))  # the capture half-way: calls in progress
-                await wait_for(lambda: app.state.acd.translator.stats.frames >= len(blocks) // 2)
-                await wait_for(lambda: app.state.acd._live.empty())
+                await until(lambda: app.state.acd.translator.stats.frames >= len(blocks) // 2, 10.0)
+                await until(lambda: app.state.acd._live.empty(), 10.0)
                 login = await client.post(
                     "/api/auth/login", json={"username": "lead", "password": "pw-12345678"}
                 )
@@ -201,7 +195,7 @@ async def test_demo_pbx_is_the_simulator_staffed_with_our_agents(tmp_path: Path)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             await client.post("/api/auth/login", json={"username": "lead", "password": "pw-12345678"})
-            await wait_for(lambda: app.state.acd.state.snapshot()["agents"])
+            await until(lambda: app.state.acd.state.snapshot()["agents"], 10.0)
             view = (await client.get("/api/acd/live")).json()
     assert view["pbx"]["connected"] is True
     assert {q["name"] for q in view["queues"]} == {"billing", "sales", "support"}
