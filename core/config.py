@@ -42,6 +42,28 @@ class Settings(BaseSettings):
     simulator: str | None = Field(
         default=None, description="Run the PBX simulator in-process with this scenario (demo: 'demo')."
     )
+    service_level_target_percent: int = Field(
+        default=80, ge=1, le=100, description="Service-level target (%) of a queue not named below."
+    )
+    service_level_targets: dict[str, int] = Field(
+        default={}, description='Per-queue service-level targets in %, e.g. {"vip": 90} (JSON).'
+    )
+    wait_alert_seconds: int = Field(
+        default=60, ge=1, description="The wallboard alerts when a caller has waited longer than this."
+    )
+    transfer_context: str = Field(
+        default="from-internal", description="Dialplan context a transfer to an extension is sent to."
+    )
+    queue_context: str = Field(
+        default="queues", description="Dialplan context a transfer to a queue is sent to."
+    )
+    outbound_context: str = Field(
+        default="from-internal", description="Dialplan context that dials out for click-to-dial."
+    )
+    transfer_departments: dict[str, str] = Field(
+        default={"投诉处理部": "1900", "技术支持部": "1901", "财务部": "1902"},
+        description="Departments a call can be transferred to: name → extension (JSON).",
+    )
     queues_conf: Path | None = Field(
         default=None, description="Asterisk's queues.conf, for wrap-up times and service-level thresholds."
     )

@@ -54,6 +54,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     ACD_MONITOR = "acd.monitor"  # the live picture of queues, agents and calls
     DESKTOP_USE = "desktop.use"  # log one's own phone in to queues, pause and resume
+    ACD_SUPERVISE = "acd.supervise"  # listen / whisper / barge, force pause or log out, move agents
+    ESCALATIONS_HANDLE = "escalations.handle"  # the escalated-calls inbox: take and close
 
 
 P = Permission
@@ -65,14 +67,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_LEAD: frozenset(
         _FRONT_LINE
         | {P.PHONES_UNMASKED, P.RECORDS_READ_TEAM, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
-        | {P.EQUIPMENT_READ, P.USERS_READ, P.ACD_MONITOR}
+        | {P.EQUIPMENT_READ, P.USERS_READ, P.ACD_MONITOR, P.ACD_SUPERVISE, P.ESCALATIONS_HANDLE}
     ),
     Role.SUPERVISOR: frozenset(
         _FRONT_LINE
         | {P.CUSTOMERS_EDIT, P.CUSTOMERS_IMPORT, P.CUSTOMERS_EXPORT, P.PHONES_UNMASKED}
         | {P.RECORDS_READ_TEAM, P.RECORDS_READ_ALL, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
         | {P.EQUIPMENT_READ, P.EQUIPMENT_WRITE, P.USERS_READ, P.ACCESS_READ, P.ACCESS_GRANT}
-        | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ, P.ACD_MONITOR}
+        | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ, P.ACD_MONITOR, P.ACD_SUPERVISE, P.ESCALATIONS_HANDLE}
     ),
     Role.QA_INSPECTOR: frozenset(_STAFF | {P.RECORDS_READ_ALL}),
     Role.COMPLAINTS_OFFICER: frozenset(
