@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "core.complaints.models",
     "core.equipment.models",
     "core.access.models",
+    "core.escalations.models",
     "acd.records.models",
 )
 

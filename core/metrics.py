@@ -1,0 +1,103 @@
+"""Call-center figures as pure formulas: service level, within-three-rings compliance and averages.
+
+One definition of each figure, used by the wallboard, an agent's "my day" and the reports, so the same
+numbers come out everywhere. Everything here is pure (numbers in, numbers out, no I/O).
+
+**Service level** (the industry's "X % of calls answered within T seconds", with short abandons left out,
+the formula ICMI recommends and most ACD reports default to)::
+
+    SL % = answered within T / (answered + unanswered after T) × 100
+
+* a queue stay (``QueueLeg``) that a member answered counts as *answered*; it is *within T* when its wait
+  (join → answer) is at most T seconds, T being the queue's threshold (Asterisk's ``servicelevel``, 20 s by
+  default); an answered stay whose wait is unknown counts as answered, not within;
+* a stay the caller left unanswered (abandoned, queue timeout, pushed out of an emptied queue) counts
+  against the service level only when the caller waited longer than T (or the wait is unknown): a caller
+  who hangs up within T is a *short abandon*, neither met nor missed — no agent could have answered in time;
+* stays still in progress and refusals at the door (no join) are not counted;
+* ``None`` when nothing counts yet (a figure of 0 % would be a false alarm at the start of a day).
+
+**Within three rings** (the handbook's 来电铃响 3 声内必须应答)::
+
+    compliance % = answered with ring time ≤ 3 × ring cycle / answered with a known ring time × 100
+
+The ring time is the answered ring attempt's (the agent's phone ringing → answer); a ring cycle is
+``ring_cycle_seconds`` (5 s in China, so three rings is 15 s).
+
+**Averages**: the mean of the known values, ``None`` when there is none; average wait (ASA) is over answered
+stays, average talk over answered stays with a known talk time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "THREE_RINGS",
+    "average",
+    "average_ms_as_s",
+    "percent",
+    "service_level_pct",
+    "three_rings_ms",
+    "within_three_rings",
+    "within_three_rings_pct",
+    "within_threshold",
+]
+
+THREE_RINGS = 3  # the handbook's rule: answer within three rings
+
+
+def percent(part: int, whole: int, *, digits: int = 1) -> float | None:
+    """``part`` of ``whole`` in %, rounded; ``None`` when ``whole`` is 0. ``0 <= part <= whole`` required."""
+    if part < 0 or whole < 0 or part > whole:
+        raise ValueError(f"need 0 <= part <= whole, got {part}/{whole}")
+    if whole == 0:
+        return None
+    return round(100.0 * part / whole, digits)
+
+
+def within_threshold(wait_ms: int | None, threshold_s: float) -> bool:
+    """A wait at most the threshold (an unknown wait is not within)."""
+    return wait_ms is not None and wait_ms <= threshold_s * 1000
+
+
+def service_level_pct(answered_within: int, answered: int, unanswered_after: int) -> float | None:
+    """Service level in % (see the module docstring): ``answered_within / (answered + unanswered_after)``.
+
+    ``unanswered_after``: stays left unanswered after waiting longer than the threshold (short abandons
+    excluded). ``None`` when no call counts yet."""
+    if answered_within < 0 or answered < 0 or unanswered_after < 0:
+        raise ValueError("counts cannot be negative")
+    if answered_within > answered:
+        raise ValueError(f"answered within ({answered_within}) exceeds answered ({answered})")
+    return percent(answered_within, answered + unanswered_after)
+
+
+def three_rings_ms(ring_cycle_seconds: float) -> int:
+    """The three-ring target in milliseconds (15 000 for a 5 s ring cycle)."""
+    return round(THREE_RINGS * ring_cycle_seconds * 1000)
+
+
+def within_three_rings(ring_ms: int | None, ring_cycle_seconds: float) -> bool:
+    """Answered within three rings (an unknown ring time is not)."""
+    return ring_ms is not None and ring_ms <= three_rings_ms(ring_cycle_seconds)
+
+
+def within_three_rings_pct(within: int, measured: int) -> float | None:
+    """Within-three-rings compliance in %: answered within three rings / answered with a known ring time."""
+    return percent(within, measured)
+
+
+def average(values: Iterable[float | int | None], *, digits: int = 1) -> float | None:
+    """The mean of the known values, rounded; ``None`` when there is none."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    return round(sum(known) / len(known), digits)
+
+
+def average_ms_as_s(total_ms: int | None, count: int, *, digits: int = 1) -> float | None:
+    """A mean in seconds from a sum of milliseconds and a count (as SQL aggregates give them)."""
+    if not count or total_ms is None:
+        return None
+    return round(total_ms / count / 1000.0, digits)

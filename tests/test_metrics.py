@@ -1,0 +1,121 @@
+"""The figures' formulas (core.metrics): bounds, monotonicity, None when nothing counts, worked examples."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core import metrics
+
+counts = st.integers(min_value=0, max_value=100_000)
+
+
+@st.composite
+def sl_inputs(draw: st.DrawFn) -> tuple[int, int, int]:
+    answered = draw(counts)
+    within = draw(st.integers(min_value=0, max_value=answered))
+    return within, answered, draw(counts)
+
+
+@given(sl_inputs())
+def test_service_level_is_a_percentage_or_none(args: tuple[int, int, int]) -> None:
+    within, answered, unanswered_after = args
+    sl = metrics.service_level_pct(within, answered, unanswered_after)
+    if answered + unanswered_after == 0:
+        assert sl is None
+    else:
+        assert sl is not None and 0.0 <= sl <= 100.0
+
+
+@given(sl_inputs())
+def test_service_level_rises_with_answers_within_threshold(args: tuple[int, int, int]) -> None:
+    within, answered, unanswered_after = args
+    if within == answered or answered + unanswered_after == 0:
+        return
+    before = metrics.service_level_pct(within, answered, unanswered_after)
+    after = metrics.service_level_pct(within + 1, answered, unanswered_after)
+    assert before is not None and after is not None and after >= before
+
+
+@given(sl_inputs(), st.integers(min_value=1, max_value=1000))
+def test_late_unanswered_calls_only_lower_the_service_level(args: tuple[int, int, int], more: int) -> None:
+    within, answered, unanswered_after = args
+    if answered + unanswered_after == 0:
+        return
+    before = metrics.service_level_pct(within, answered, unanswered_after)
+    after = metrics.service_level_pct(within, answered, unanswered_after + more)
+    assert before is not None and after is not None and after <= before
+
+
+@given(st.integers(min_value=1, max_value=10_000))
+def test_everything_answered_in_time_is_100_and_nothing_in_time_is_0(n: int) -> None:
+    assert metrics.service_level_pct(n, n, 0) == 100.0
+    assert metrics.service_level_pct(0, n, 0) == 0.0
+    assert metrics.service_level_pct(0, 0, n) == 0.0
+
+
+def test_worked_example_short_abandons_do_not_count() -> None:
+    # 8 answered (6 within 20 s), 2 hung up after 30 s: 6 / (8 + 2) = 60 %; short abandons are left out by
+    # the caller of the formula, so they do not appear at all.
+    assert metrics.service_level_pct(6, 8, 2) == 60.0
+    assert metrics.service_level_pct(2, 3, 0) == 66.7
+
+
+def test_nothing_offered_is_none_not_zero() -> None:
+    assert metrics.service_level_pct(0, 0, 0) is None
+    assert metrics.within_three_rings_pct(0, 0) is None
+    assert metrics.percent(0, 0) is None
+
+
+@pytest.mark.parametrize(("within", "answered", "after"), [(-1, 0, 0), (0, -1, 0), (0, 0, -1), (3, 2, 0)])
+def test_impossible_counts_are_refused(within: int, answered: int, after: int) -> None:
+    with pytest.raises(ValueError):
+        metrics.service_level_pct(within, answered, after)
+
+
+def test_threshold_is_inclusive_and_unknown_wait_is_not_within() -> None:
+    assert metrics.within_threshold(20_000, 20)
+    assert not metrics.within_threshold(20_001, 20)
+    assert not metrics.within_threshold(None, 20)
+
+
+@given(st.floats(min_value=1.0, max_value=10.0), st.integers(min_value=0, max_value=120_000))
+def test_three_rings_is_three_ring_cycles(cycle: float, ring_ms: int) -> None:
+    assert metrics.within_three_rings(ring_ms, cycle) == (ring_ms <= round(3 * cycle * 1000))
+
+
+def test_three_rings_of_the_chinese_cadence_is_15_seconds() -> None:
+    assert metrics.three_rings_ms(5.0) == 15_000
+    assert metrics.within_three_rings(15_000, 5.0)
+    assert not metrics.within_three_rings(15_001, 5.0)
+    assert not metrics.within_three_rings(None, 5.0)
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=1e6)), max_size=50))
+def test_average_lies_between_the_known_values(values: list[float | None]) -> None:
+    known = [v for v in values if v is not None]
+    avg = metrics.average(values, digits=6)
+    if not known:
+        assert avg is None
+    else:
+        assert avg is not None and min(known) - 1e-6 <= avg <= max(known) + 1e-6
+
+
+def test_average_of_milliseconds() -> None:
+    assert metrics.average_ms_as_s(45_000, 3) == 15.0
+    assert metrics.average_ms_as_s(0, 0) is None
+    assert metrics.average_ms_as_s(None, 2) is None
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=0, max_value=10_000))
+def test_percent_is_bounded_and_monotonic(part: int, extra: int) -> None:
+    whole = part + extra
+    pct = metrics.percent(part, whole)
+    if whole == 0:
+        assert pct is None
+        return
+    assert pct is not None and 0.0 <= pct <= 100.0
+    if part < whole:
+        higher = metrics.percent(part + 1, whole)
+        assert higher is not None and higher >= pct
