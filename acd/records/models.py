@@ -46,6 +46,9 @@ class QueueLeg(Base):
     __table_args__ = (
         UniqueConstraint("linkedid", "queue", "joined_at", name="uq_pbx_queue_legs_linkedid_queue_joined"),
         Index("ix_pbx_queue_legs_queue_joined", "queue", "joined_at"),
+        # "today" across queues (wallboard) and one agent's day (my day) without scanning the history
+        Index("ix_pbx_queue_legs_joined", "joined_at"),
+        Index("ix_pbx_queue_legs_interface_joined", "interface", "joined_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +93,7 @@ class RingAttempt(Base):
     __tablename__ = "pbx_ring_attempts"
     __table_args__ = (
         UniqueConstraint("leg_id", "agent", "started_at", name="uq_pbx_ring_attempts_leg_agent_started"),
+        Index("ix_pbx_ring_attempts_started", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
