@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from acd.state import Delta
+from agent_desktop.notices import Notices
 from agent_desktop.scopes import Member, Scope, scope_for, scopes_for_role, visible_state
 from agent_desktop.screen_pop import ScreenPop
 from core import i18n
@@ -263,6 +264,7 @@ class Hub:
         self._linger: asyncio.Task[None] | None = None
         self.linger_seconds = float(getattr(state, "ws_linger_seconds", LINGER_SECONDS))
         self.pops = ScreenPop(self)  # the screen pop (``pop`` frames), started with the hub
+        self.notices = Notices(self)  # escalations to the team lead (``notice`` frames)
 
     # -- lifecycle
 
@@ -333,6 +335,7 @@ class Hub:
             asyncio.create_task(self._tick(), name="ws-hub-tick"),
         ]
         self._tasks.append(await self.pops.start())
+        self._tasks.append(await self.notices.start())
 
     async def _load_snapshot(self) -> dict[str, Any]:
         acd = getattr(self.app.state, "acd", None)
