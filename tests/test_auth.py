@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEntry
-from core.people.models import LoginSession, User
+from core.people.models import LoginSession, Skill, User, UserSkill
 from core.security.roles import Role
 from tests.conftest import PASSWORD, LoginAs, MakeUser
 
@@ -31,6 +31,21 @@ def test_login_by_username_or_agent_number_and_logout(
     assert client.get("/api/auth/me").status_code == 401
     actions = db.scalars(select(AuditEntry.action).where(AuditEntry.user_id == user.id)).all()
     assert "auth.login" in actions and "auth.logout" in actions
+
+
+def test_agent_with_skills_logs_in_and_sees_them(
+    client: TestClient, make_user: MakeUser, db: Session
+) -> None:
+    # the seeded agents all have skills: their login (and /api/auth/me) must carry them
+    user = make_user(Role.AGENT)
+    billing = Skill(code="billing", name="账务")
+    db.add(billing)
+    db.add(UserSkill(user_id=user.id, skill=billing, level=7))
+    db.commit()
+    response = client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    assert response.json()["skills"] == [{"skill_code": "billing", "level": 7}]
+    assert client.get("/api/auth/me").json()["skills"] == [{"skill_code": "billing", "level": 7}]
 
 
 def test_wrong_password_is_a_field_error_and_audited(

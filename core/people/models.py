@@ -75,6 +75,11 @@ class UserSkill(Base):
     user: Mapped[User] = relationship(back_populates="skills")
     skill: Mapped[Skill] = relationship(lazy="joined")
 
+    @property
+    def skill_code(self) -> str:
+        # what the API shows of a skill level (SkillLevel.skill_code), read straight from the row
+        return self.skill.code
+
 
 class LoginSession(Base):
     """A login: the cookie carries a random token, the table only its SHA-256."""

@@ -15,7 +15,6 @@ from core.people.schemas import (
     LoginIn,
     MeOut,
     SkillIn,
-    SkillLevel,
     SkillOut,
     TeamIn,
     TeamOut,
@@ -48,7 +47,6 @@ UsersWriter = Annotated[CurrentUser, Depends(require(P.USERS_WRITE))]
 def user_out(user: User) -> UserOut:
     out = UserOut.model_validate(user)
     out.team_name = user.team.name if user.team else None
-    out.skills = [SkillLevel(skill_code=s.skill.code, level=s.level) for s in user.skills]
     return out
 
 
