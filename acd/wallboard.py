@@ -114,6 +114,7 @@ class WallboardOut(BaseModel):
     queues: list[WallboardQueue]
     agents: list[WallboardAgent]
     alerts: list[WallboardAlert]
+    wait_alert_seconds: int  # the long-wait threshold, so a screen can alert between two refreshes
 
 
 # --------------------------------------------------------------------------- today's counts (SQL)
@@ -444,4 +445,5 @@ def build_wallboard(
         queues=queues,
         agents=agents,
         alerts=alerts,
+        wait_alert_seconds=settings.wait_alert_seconds,
     )

@@ -172,6 +172,7 @@ def test_live_queue_waiting_longest_wait_and_alert(app: FastAPI, login_as: Login
     assert q["waiting"] == 2 and q["longest_wait_s"] == 75.0
     assert q["offered"] == 0  # the records are the day's figures; nothing is written yet
     assert body["alerts"] == [{"kind": "long_wait", "queue": "support", "value": 75.0, "threshold": 60.0}]
+    assert body["wait_alert_seconds"] == 60  # the screen alerts on its own between two refreshes
 
 
 @pytest.fixture
