@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from acd import commands
 from acd.ami.link import AmiLink, PbxActionError, PbxError
 from core.errors import Conflict, DomainError, InvalidFields
+
+T = TypeVar("T")
 
 
 class PbxUnavailable(DomainError):
@@ -41,7 +44,8 @@ def member_of(*, pbx_interface: str | None, full_name: str) -> Member:
     return Member(interface=pbx_interface, name=full_name)
 
 
-async def _run(call: Awaitable[commands.ActionResult]) -> commands.ActionResult:
+async def pbx(call: Awaitable[T]) -> T:
+    """Await a PBX command; its failures as errors a person can act on (409 refused, 503 unreachable)."""
     try:
         return await call
     except PbxActionError as exc:
@@ -54,7 +58,7 @@ async def log_in(link: AmiLink, member: Member, queues: list[str]) -> list[str]:
     """QueueAdd into every queue; returns the PBX's message per queue."""
     messages = []
     for queue in queues:
-        result = await _run(
+        result = await pbx(
             commands.agent_login(
                 link,
                 queue=queue,
@@ -69,14 +73,14 @@ async def log_in(link: AmiLink, member: Member, queues: list[str]) -> list[str]:
 
 async def log_out(link: AmiLink, member: Member, queues: list[str]) -> None:
     for queue in queues:
-        await _run(commands.agent_logout(link, queue=queue, interface=member.interface))
+        await pbx(commands.agent_logout(link, queue=queue, interface=member.interface))
 
 
 async def pause(link: AmiLink, member: Member, reason: str, allowed: list[str]) -> None:
     if reason not in allowed:
         raise InvalidFields.one("reason", "validation.unknown_pause_reason", expected=", ".join(allowed))
-    await _run(commands.pause(link, interface=member.interface, reason=reason))
+    await pbx(commands.pause(link, interface=member.interface, reason=reason))
 
 
 async def unpause(link: AmiLink, member: Member) -> None:
-    await _run(commands.unpause(link, interface=member.interface))
+    await pbx(commands.unpause(link, interface=member.interface))

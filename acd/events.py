@@ -59,6 +59,9 @@ class CallQueued:
     caller_name: str | None
     position: int
     count: int
+    channel: str | None = (
+        None  # the caller's channel (QueueCallerJoin's Channel): what Redirect/Hangup target
+    )
 
 
 @register_event

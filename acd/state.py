@@ -6,7 +6,10 @@ Shapes (everything JSON-native; times are epoch seconds, UTC, so readers compute
 
 * call (key = linkedid): ``linkedid, uniqueid, caller_number, caller_name, queue, state`` (``waiting`` |
   ``ringing`` | ``talking``), ``since`` (start of the current state), ``joined`` (queue join), ``agent`` (the
-  talking agent, or the agent last rung), ``ringing`` (agents ringing now), ``recording``, ``muted``.
+  talking agent, or the agent last rung), ``ringing`` (agents ringing now), ``recording``, ``muted``,
+  ``channel`` (the caller's channel, e.g. ``PJSIP/customers-00000000``) and ``agent_channel`` (the talking
+  agent's leg, ``PJSIP/1002-00000001``): what call control (Redirect, Hangup, ChanSpy) targets; None when
+  unknown.
   A call is in the live state while it is in a queue or with a queue agent: it goes when it is completed,
   transferred, abandoned, timed out, left an empty queue or hung up (a transfer into another queue brings
   it back with that queue's ``CallQueued``).
@@ -157,13 +160,16 @@ def agents_by_state(
 class _Call:
     __slots__ = (
         "agent",
+        "agent_channel",
         "caller_name",
         "caller_number",
+        "channel",
         "joined",
         "linkedid",
         "muted",
         "queue",
         "recording",
+        "ring_channels",
         "ringing",
         "since",
         "state",
@@ -183,6 +189,10 @@ class _Call:
         self.ringing: list[str] = []
         self.recording = False
         self.muted = False
+        self.channel: str | None = None
+        self.agent_channel: str | None = None
+        # The leg each ringing agent is rung on: the one that answers becomes agent_channel.
+        self.ring_channels: dict[str, str] = {}
 
     def data(self) -> dict[str, Any]:
         return {
@@ -198,6 +208,8 @@ class _Call:
             "ringing": list(self.ringing),
             "recording": self.recording,
             "muted": self.muted,
+            "channel": self.channel,
+            "agent_channel": self.agent_channel,
         }
 
 
@@ -519,6 +531,7 @@ class LiveState:
             call = _Call(linkedid, uniqueid, q.name, joined)
             call.caller_number = entry.get("CallerIDNum") or None
             call.caller_name = entry.get("CallerIDName") or None
+            call.channel = entry.get("Channel") or None
             self.calls[linkedid] = call
             q.insert(linkedid, _int(entry.get("Position"), len(q.waiting) + 1), joined)
             waiting.add(linkedid)
@@ -545,6 +558,8 @@ class LiveState:
                 self._dirty[("call", linkedid)] = None
             else:
                 call = found
+            if caller is not None and not call.channel:
+                call.channel = caller.get("Channel") or None
             for leg in agent_legs:
                 leg_agent = by_interface.get(_interface_of(leg.get("Channel", "")))
                 if leg_agent is None:
@@ -553,6 +568,7 @@ class LiveState:
                 leg_since = ts - _hms(leg.get("Duration"))
                 if leg.get("BridgeId") and linkedid not in waiting:
                     call.state, call.agent, call.since = TALKING, agent.name, leg_since
+                    call.agent_channel = leg.get("Channel") or None
                     since.setdefault(agent.name, {})[ON_CALL] = leg_since
                     call.ringing.clear()
                     agent.calls.append(linkedid)
@@ -562,6 +578,8 @@ class LiveState:
                     since.setdefault(agent.name, {})[RINGING] = leg_since
                     call.ringing.append(agent.name)
                     call.agent = agent.name
+                    if leg.get("Channel"):
+                        call.ring_channels[agent.name] = leg["Channel"]
                     agent.ringing_call = linkedid
 
         for agent in self.agents.values():
@@ -778,6 +796,8 @@ class LiveState:
             call = self.calls[ev.linkedid] = _Call(ev.linkedid, ev.uniqueid, ev.queue, ts)
         call.caller_number = ev.caller_number
         call.caller_name = ev.caller_name
+        if ev.channel:
+            call.channel = ev.channel
         q = self._queue(ev.queue, ts)
         q.insert(ev.linkedid, ev.position, call.joined)
         q.offered += 1
@@ -792,6 +812,7 @@ class LiveState:
         if call is not None and call.state != TALKING:
             if ev.agent not in call.ringing:
                 call.ringing.append(ev.agent)
+            call.ring_channels[ev.agent] = ev.agent_channel
             call.agent = ev.agent
             if call.state != RINGING:
                 call.state, call.since = RINGING, ts
@@ -804,6 +825,7 @@ class LiveState:
         call = self.calls.get(ev.linkedid)
         if call is not None and ev.agent in call.ringing:
             call.ringing.remove(ev.agent)
+            call.ring_channels.pop(ev.agent, None)
             if not call.ringing and call.state == RINGING:
                 call.state, call.since = WAITING, ts
             self._dirty[("call", ev.linkedid)] = None
@@ -821,6 +843,8 @@ class LiveState:
                 self._dirty[("queue", old.name)] = None
         call.queue = ev.queue
         call.state, call.since, call.agent = TALKING, ts, ev.agent
+        call.agent_channel = call.ring_channels.get(ev.agent)
+        call.ring_channels.clear()
         if ev.linkedid not in agent.calls:
             agent.calls.append(ev.linkedid)
         agent.ringing_call = None

@@ -24,6 +24,14 @@ Facts the mapping rests on (``/work/shared/fixtures/asterisk/README.md``, Asteri
   queue/interface.
 - ``MIXMONITOR_FILENAME`` is set just before ``MixMonitorStart`` in every capture; if it came after, the
   ``RecordingStarted`` is not held back: it carries ``filename=None``.
+- An AMI ``Redirect`` of the queue caller (the desktop's blind transfer, ``acd.call_control``) sends no
+  ``BlindTransfer``: app_queue ends the leg with ``AgentComplete Reason: caller`` — on a real Asterisk only
+  when the caller's channel finally hangs up, without channel headers (``actions/``, lab-029: 8 s later,
+  TalkTime counting the talk with the target). Only the sender knows it was a transfer, so it tells the
+  translator first (``note_redirect``). The caller's ``Newexten`` at the target (sent right after the
+  Redirect's response) then ends the leg as ``CallTransferred`` — the agent is free at once, as on the
+  PBX — and the late headerless ``AgentComplete`` of that leg is dropped. If the ``AgentComplete`` comes
+  first, it is the one that becomes ``CallTransferred``.
 
 Bad input never raises. A required header that is missing or garbled skips the frame's event
 (``stats.skipped`` and ``stats.bad_values``); an optional one that is garbled (``Cause``, a
@@ -78,6 +86,8 @@ _REFUSED = frozenset({"JOINEMPTY", "FULL", "JOINUNAVAIL"})
 # still held this long after another one has lost its Hangup (e.g. a dropped link) and is a true abandon.
 _STALE_ABANDON = timedelta(seconds=2)
 _TRUE = frozenset({"1", "true", "yes"})
+# Redirects noted by the app whose AgentComplete has not come yet; a bound so that a lost one cannot leak.
+_MAX_REDIRECTS = 1000
 _FALSE = frozenset({"0", "false", "no", ""})
 
 
@@ -100,6 +110,16 @@ class _Ring:
     queue: str
     agent: str
     interface: str
+
+
+@dataclass(slots=True)
+class _Connected:
+    linkedid: str
+    queue: str
+    agent: str
+    interface: str
+    at: datetime
+    wait_seconds: float
 
 
 @dataclass(slots=True)
@@ -174,6 +194,10 @@ class Translator:
         self._recording_file: dict[str, str] = {}  # channel uniqueid → MIXMONITOR_FILENAME
         self._transfers: dict[str, tuple[str, str]] = {}  # uniqueid (either side) → (exten, context)
         self._talking: dict[tuple[str, str], tuple[str, str]] = {}  # (queue, iface) → (uniqueid, linkedid)
+        # Redirects the app announced: caller uniqueid → (exten, context) it is sent to.
+        self._redirects: dict[str, tuple[str, str]] = {}
+        self._connected: dict[str, _Connected] = {}  # caller uniqueid → its queue leg being talked
+        self._redirected: dict[tuple[str, str], str] = {}  # (queue, iface) → uniqueid ended by a Redirect
         self._handlers: dict[str, Callable[[Frame, list[object]], None]] = {
             "VarSet": self._var_set,
             "Newexten": self._newexten,
@@ -219,6 +243,18 @@ class Translator:
         self._held.clear()
         self.stats.events += len(out)
         return out
+
+    def note_redirect(self, uniqueid: str, exten: str, context: str) -> None:
+        """The app is about to ``Redirect`` the caller channel ``uniqueid`` out of its queue call: the leg's
+        ``AgentComplete`` is then a transfer to ``exten@context``. Call before sending the action (the PBX's
+        events may arrive before its response)."""
+        if len(self._redirects) >= _MAX_REDIRECTS:  # a redirect whose leg never completed: forget the oldest
+            del self._redirects[next(iter(self._redirects))]
+        self._redirects[uniqueid] = (exten, context)
+
+    def forget_redirect(self, uniqueid: str) -> None:
+        """The Redirect was refused: the leg goes on as before."""
+        self._redirects.pop(uniqueid, None)
 
     @property
     def held(self) -> int:
@@ -279,11 +315,40 @@ class Translator:
             )
 
     def _newexten(self, frame: Frame, out: list[object]) -> None:
+        uniqueid = frame.get("Uniqueid")
+        if self._redirects and uniqueid in self._redirects:
+            self._redirect_arrived(frame, uniqueid, out)
         if frame.get("Application") == "Queue":
-            uniqueid = frame.get("Uniqueid")
             queue = frame.get("AppData", "").partition(",")[0].strip()
             if uniqueid and queue:
                 self._queue_app[uniqueid] = queue
+
+    def _redirect_arrived(self, frame: Frame, uniqueid: str, out: list[object]) -> None:
+        """The caller we redirected is at its target: its queue leg ends here, as a transfer."""
+        exten, context = self._redirects[uniqueid]
+        leg = self._connected.get(uniqueid)
+        if leg is None or frame.get("Exten") != exten or frame.get("Context") != context:
+            return
+        del self._redirects[uniqueid], self._connected[uniqueid]
+        key = (leg.queue, leg.interface)
+        if self._talking.get(key, ("",))[0] == uniqueid:
+            del self._talking[key]
+        self._redirected[key] = uniqueid
+        at = self._at(frame)
+        out.append(
+            CallTransferred(
+                at=at,
+                linkedid=leg.linkedid,
+                uniqueid=uniqueid,
+                queue=leg.queue,
+                agent=leg.agent,
+                interface=leg.interface,
+                target_extension=exten,
+                target_context=context,
+                wait_seconds=leg.wait_seconds,
+                talk_seconds=float(max(int((at - leg.at).total_seconds()), 0)),  # whole s, like TalkTime
+            )
+        )
 
     def _dial_end(self, frame: Frame, out: list[object]) -> None:
         agent_uniqueid = frame.get("DestUniqueid")
@@ -316,6 +381,7 @@ class Translator:
         self._queue_app.pop(uniqueid, None)
         self._recording_file.pop(uniqueid, None)
         self._transfers.pop(uniqueid, None)
+        self._connected.pop(uniqueid, None)  # a caller gone can no longer arrive at a Redirect target
         if frame.get("Linkedid") == uniqueid:
             cause_text = frame.get("Cause-txt")
             out.append(
@@ -345,6 +411,7 @@ class Translator:
                 caller_name=_caller_id(frame.get("CallerIDName")),
                 position=_int(frame, "Position", minimum=1),
                 count=_int(frame, "Count"),
+                channel=frame.get("Channel") or None,
             )
         )
 
@@ -407,6 +474,9 @@ class Translator:
             ring_seconds=float(_int(frame, "RingTime")),
         )
         self._talking[(queue, interface)] = (uniqueid, linkedid)
+        self._connected[uniqueid] = _Connected(
+            linkedid, queue, event.agent, interface, event.at, event.wait_seconds
+        )
         out.append(event)
 
     def _agent_complete(self, frame: Frame, out: list[object]) -> None:
@@ -415,6 +485,9 @@ class Translator:
         uniqueid = frame.get("Uniqueid")
         linkedid = frame.get("Linkedid")
         key = (queue, interface)
+        if self._redirected and key in self._redirected and uniqueid in (None, self._redirected[key]):
+            del self._redirected[key]  # the leg already ended at its Redirect target
+            return
         talking = self._talking.get(key)
         if talking is not None and (uniqueid is None or talking[0] == uniqueid):
             del self._talking[key]
@@ -428,9 +501,12 @@ class Translator:
         wait = float(_int(frame, "HoldTime"))
         talk = float(_int(frame, "TalkTime"))
         at = self._at(frame)
-        if reason == "transfer":
+        self._connected.pop(uniqueid, None)
+        redirect = self._redirects.pop(uniqueid, None)
+        if reason == "transfer" or redirect is not None:
             # Attended transfers (no BlindTransfer stored) leave the target unknown: empty strings.
-            extension, context = self._transfers.pop(uniqueid, ("", ""))
+            stored: tuple[str, str] | None = self._transfers.pop(uniqueid, None)
+            extension, context = stored or redirect or ("", "")
             out.append(
                 CallTransferred(
                     at=at,

@@ -34,7 +34,11 @@ ROUTER_MODULES = (
     "core.access.views",
     "acd.views",
     "acd.desktop_views",
+    "acd.supervisor_views",
+    "acd.wallboard_views",
+    "core.escalations.views",
     "agent_desktop.ws",
+    "agent_desktop.my_day",
     "agent_desktop.views",  # last: it serves the UI at "/"
 )
 
@@ -85,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await simulator.start()
             queues = simulated_pbx.queue_configs(simulator)
         app.state.simulator = simulator
+        # The desktop answers the simulated phones; a real PBX's agents answer on their SIP phones (None).
+        app.state.softphone = simulated_pbx.softphone(simulator) if simulator is not None else None
         acd = _acd_service(settings, bus, app.state.session_factory, queues) if settings.ami_host else None
         app.state.acd = acd
         if acd is not None:

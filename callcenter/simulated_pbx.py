@@ -1,5 +1,6 @@
 """The demo's PBX: the simulator, started in the app's process, staffed with the center's own agents
-(their names, phones and, from their skills, their queues) so the live view shows the people the UI knows."""
+(their names, phones and, from their skills, their queues) so the live view shows the people the UI knows;
+and the softphone the desktop answers the simulated phones with."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.records.queue_log import QueueConfig
+from acd.softphone import SimulatedSoftphone, Softphone
 from core.config import Settings
 from core.people.models import User
 from core.security.roles import Role
@@ -56,3 +58,8 @@ def queue_configs(simulator: Simulator) -> dict[str, QueueConfig]:
         )
         for name, queue in simulator.engine.queues.items()
     }
+
+
+def softphone(simulator: Simulator) -> Softphone:
+    """The desktop's answer button for the simulator's person-driven phones (``app.state.softphone``)."""
+    return SimulatedSoftphone(simulator)
