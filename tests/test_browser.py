@@ -89,6 +89,8 @@ def test_agent_records_an_inbound_call_then_switches_to_english(
 
 # The menu entry each permission opens (agent_desktop/ui/app.js MENU); home is everyone's.
 MENU_PERMISSIONS = {
+    "desktop": "desktop.use",
+    "wallboard": "acd.monitor",
     "live": "acd.monitor",
     "customers": "customers.read",
     "records/inbound": "records.read",

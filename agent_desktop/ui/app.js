@@ -4,6 +4,8 @@ import { t, loadLanguage, switchLanguage, currentLanguage, enumLabel, formatDate
 import { el, renderForm, schemas, fieldsOf, showErrors } from './forms.js';
 import { renderList, cell } from './lists.js';
 import { pages as domainPages } from './pages.js';
+import { desktopRoutes } from './desktop.js';
+import { wallboardRoutes } from './wallboard.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -24,6 +26,8 @@ export function go(hash) { if (location.hash === hash) route(); else location.ha
 // Menu entries: [hash, message key, permission or null (any logged-in user)].
 const MENU = [
   ['#/', 'menu.home', null],
+  ['#/desktop', 'menu.desktop', 'desktop.use'],
+  ['#/wallboard', 'menu.wallboard', 'acd.monitor'],
   ['#/live', 'menu.live', 'acd.monitor'],
   ['#/customers', 'menu.customers', 'customers.read'],
   ['#/records/inbound', 'menu.inbound', 'records.read'],
@@ -121,6 +125,8 @@ const routes = [
   [/^#\/login$/, () => loginPage()],
   [/^#?\/?$/, () => homePage()],
   ...domainPages,
+  ...desktopRoutes,
+  ...wallboardRoutes,
 ];
 
 export async function route() {
