@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from acd.records.queue_log import QueueConfig
 from acd.softphone import SimulatedSoftphone, Softphone
+from core import phone
 from core.config import Settings
+from core.customers.models import CustomerPhone
 from core.people.models import User
 from core.security.roles import Role
 from pbxsim.simulator import Simulator
@@ -35,9 +37,17 @@ def roster(session: Session) -> dict[str, tuple[str, tuple[str, ...]]]:
     return out
 
 
+def known_callers(session: Session, region: str, limit: int = 2000) -> list[str]:
+    """Numbers of the center's customers as a caller presents them (national form), so most demo calls pop
+    a customer file."""
+    numbers = session.scalars(select(CustomerPhone.number).order_by(CustomerPhone.id).limit(limit)).all()
+    return [phone.display(number, region).replace("-", "") for number in numbers if number]
+
+
 def start_args(settings: Settings, session_factory: sessionmaker[Session]) -> Simulator:
     with session_factory() as session:
         agents = roster(session)
+        callers = known_callers(session, settings.phone_region)
     return Simulator(
         scenario=settings.simulator or "demo",
         clock="real",
@@ -47,6 +57,7 @@ def start_args(settings: Settings, session_factory: sessionmaker[Session]) -> Si
         secret=settings.ami_secret,
         queue_log_path=Path(settings.data_dir) / "queue_log",
         demo_agents=agents or None,
+        demo_callers=callers,
     )
 
 

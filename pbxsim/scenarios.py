@@ -9,7 +9,7 @@ schedules on its clock.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -187,10 +187,17 @@ def idle(engine: Engine) -> Scenario:
     return Scenario("idle", [], 0.0)
 
 
-def demo(engine: Engine, *, seed: int = 1, hours: float = 8.0, agents: AgentRoster | None = None) -> Scenario:
+def demo(
+    engine: Engine,
+    *,
+    seed: int = 1,
+    hours: float = 8.0,
+    agents: AgentRoster | None = None,
+    callers: Sequence[str] = (),
+) -> Scenario:
     from pbxsim.traffic import demo_traffic
 
-    return demo_traffic(engine, seed=seed, hours=hours, agents=agents)
+    return demo_traffic(engine, seed=seed, hours=hours, agents=agents, callers=callers)
 
 
 SCENARIOS: dict[str, Callable[[Engine], Scenario]] = {

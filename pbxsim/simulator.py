@@ -5,6 +5,7 @@ long-running server). A Simulator owns one Engine, one AmiServer and the scenari
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,7 @@ class Simulator:
         secret: str = "admin",
         demo_hours: float = 8.0,
         demo_agents: AgentRoster | None = None,
+        demo_callers: Sequence[str] = (),
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
@@ -57,7 +59,9 @@ class Simulator:
         self.cel = CelLog(cel_path)
         self.engine = Engine(self.clock, seed=seed, queue_log=self.queue_log, cdr=self.cdr, cel=self.cel)
         if scenario == "demo":
-            self.scenario: Scenario = demo(self.engine, seed=seed, hours=demo_hours, agents=demo_agents)
+            self.scenario: Scenario = demo(
+                self.engine, seed=seed, hours=demo_hours, agents=demo_agents, callers=demo_callers
+            )
         else:
             self.scenario = SCENARIOS[scenario](self.engine)
         self.server = AmiServer(self.engine, host=host, port=port, username=username, secret=secret)

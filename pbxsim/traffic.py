@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 from pbxsim.engine import CallerSpec, Engine
@@ -97,9 +97,12 @@ def demo_traffic(
     hours: float = 8.0,
     start_hour: int | None = None,
     agents: AgentRoster | None = None,
+    callers: Sequence[str] = (),
+    known_share: float = 0.75,
 ) -> Scenario:
     """Configure the demo center (3 queues; DEMO_AGENTS unless ``agents`` names the center's own people)
-    and script ``hours`` of seeded calls."""
+    and script ``hours`` of seeded calls. With ``callers`` (numbers the center knows), ``known_share`` of
+    the calls come from one of them, so the screen pop has customer files to show; the rest are strangers."""
     rng = random.Random(seed)
     for name, (strategy, _, _, wrapup, record) in DEMO_QUEUES.items():
         engine.add_queue(QueueConfig(name, strategy, 15, 3, wrapup, record=record, servicelevel=20))
@@ -124,8 +127,9 @@ def demo_traffic(
     for queue, (_, peak, talk_mean, _, _) in DEMO_QUEUES.items():
         for t in arrivals(rng, now + offset, hours, peak):
             seq += 1
+            stranger = f"139{rng.randrange(10**8):08d}"
             spec = CallerSpec(
-                number=f"139{rng.randrange(10**8):08d}",
+                number=rng.choice(callers) if callers and rng.random() < known_share else stranger,
                 name="",
                 queue=queue,
                 priority=10 if rng.random() < 0.05 else 0,

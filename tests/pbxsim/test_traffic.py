@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from pbxsim import Simulator, VirtualClock
+from pbxsim.engine import Call, CallerSpec
 from pbxsim.traffic import DAY_PROFILE, rate_factor
 
 
@@ -40,3 +41,23 @@ def test_rate_follows_the_time_of_day() -> None:
     # 1795400000 is 2026-11-23 02:13 UTC = 10:13 in the center's zone (UTC+8)
     assert abs(rate_factor(clock.now()) - (DAY_PROFILE[10] * 0.78 + DAY_PROFILE[11] * 0.22)) < 0.01
     assert rate_factor(clock.now() + 16 * 3600) < 0.1  # 02:13 at night
+
+
+async def test_most_demo_callers_are_the_centers_customers() -> None:
+    # so the demo's screen pops show customer files; the rest are strangers (the quick-create form)
+    known = [f"1390000{n:04d}" for n in range(20)]
+    sim = Simulator(scenario="demo", seed=3, demo_hours=1.0, demo_callers=known)
+    numbers: list[str] = []
+    place_call = sim.engine.place_call
+
+    def recording(spec: CallerSpec) -> Call:
+        numbers.append(spec.number)
+        return place_call(spec)
+
+    sim.engine.place_call = recording  # type: ignore[method-assign]
+    await sim.start(serve=False)
+    await sim.virtual.advance(3600.0)
+    await sim.stop()
+    share = sum(n in known for n in numbers) / len(numbers)
+    assert len(numbers) > 60
+    assert 0.6 < share < 0.9
