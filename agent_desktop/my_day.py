@@ -1,6 +1,10 @@
 """An agent's own day: ``GET /api/desktop/my-day`` (DESKTOP_USE) lists the calls the agent's phone answered
 today (center time zone) from the durable call records, what became of the callers the agent transferred,
-the inbound record written for each call, and the agent's figures (definitions: ``core.metrics``)."""
+the inbound record written for each call, and the agent's figures (definitions: ``core.metrics``).
+
+``GET /api/desktop/follow-ups`` (DESKTOP_USE) is the agent's work list of calls to make: outbound records
+whose follow-up falls due by the end of today or whose customer asked to be called back, and closed
+complaints waiting for their call-back (回访), minus those the agent has called since."""
 
 from __future__ import annotations
 
@@ -11,22 +15,36 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from acd.events import CallOutcome
 from acd.records.models import PbxCall, QueueLeg, RingAttempt, RingOutcome
 from core import metrics, phone
 from core.clock import day_bounds_utc, utcnow
+from core.complaints import workflow
 from core.complaints.models import Complaint
 from core.config import Settings
-from core.contacts.models import InboundRecord, OutboundRecord
+from core.contacts.models import InboundRecord, OutboundRecord, OutboundResult
+from core.customers import service as customers
+from core.customers.models import Customer
 from core.escalations.models import Escalation
 from core.people.models import User
 from core.security.roles import Permission
 from core.web import DB, AppSettings, CurrentUser, require
 
-__all__ = ["MyDayCall", "MyDayFigures", "MyDayOut", "TransferResult", "build_my_day", "router"]
+__all__ = [
+    "FollowUpKind",
+    "FollowUpOut",
+    "FollowUpSource",
+    "MyDayCall",
+    "MyDayFigures",
+    "MyDayOut",
+    "TransferResult",
+    "build_follow_ups",
+    "build_my_day",
+    "router",
+]
 
 router = APIRouter(prefix="/api/desktop", tags=["desktop"])
 DesktopUser = Annotated[CurrentUser, Depends(require(Permission.DESKTOP_USE))]
@@ -233,4 +251,149 @@ def my_day(db: DB, current: DesktopUser, settings: AppSettings) -> MyDayOut:
     assert user is not None  # the login is valid, so the user exists
     return build_my_day(
         db, user=user, settings=settings, unmasked=current.can(Permission.PHONES_UNMASKED), now=utcnow()
+    )
+
+
+# --- the call-back / follow-up work list ---------------------------------------------------------------
+
+
+class FollowUpKind(StrEnum):
+    FOLLOW_UP = "follow_up"  # an outbound record's next_follow_up_at fell due
+    CALLBACK_REQUESTED = "callback_requested"  # the customer asked to be called back (no time set)
+    COMPLAINT_CALLBACK = "complaint_callback"  # a closed complaint waiting for its 回访
+
+
+class FollowUpSource(StrEnum):
+    OUTBOUND = "outbound"
+    COMPLAINT = "complaint"
+
+
+class FollowUpOut(BaseModel):
+    kind: FollowUpKind
+    due_at: datetime | None
+    customer_id: int | None  # a complainant who is no known customer has none (nothing to dial)
+    customer_name: str
+    customer_code: str | None
+    source: FollowUpSource
+    source_id: int
+    case_number: str | None  # the complaint's, for a complaint call-back
+    note: str | None
+
+
+_NOTE_LENGTH = 200
+
+
+def _note(*texts: str | None) -> str | None:
+    text = next((t.strip() for t in texts if t and t.strip()), None)
+    return text if text is None or len(text) <= _NOTE_LENGTH else text[: _NOTE_LENGTH - 1] + "…"
+
+
+def build_follow_ups(
+    session: Session, *, user_id: int, clearance: int, settings: Settings, now: datetime
+) -> list[FollowUpOut]:
+    """The calls ``user_id`` owes at ``now``, due first. A call-back counts as made once the agent writes a
+    later outbound record for the same customer (the one made from this list, or any other), so only an
+    agent's latest record per customer can be listed. Customer files the agent may not read are left out
+    (the customers domain's rule: clearance, or a borrowing grant)."""
+    zone = settings.zone
+    _, end_of_today = day_bounds_utc(now.astimezone(zone).date(), zone)
+
+    later = aliased(OutboundRecord)
+    followed = exists().where(
+        later.agent_id == OutboundRecord.agent_id,
+        later.customer_id == OutboundRecord.customer_id,
+        or_(
+            later.started_at > OutboundRecord.started_at,
+            and_(later.started_at == OutboundRecord.started_at, later.id > OutboundRecord.id),
+        ),
+    )
+    # A call-back the customer wants at a set time waits for that time like any follow-up.
+    due = or_(
+        OutboundRecord.next_follow_up_at <= end_of_today,
+        and_(
+            OutboundRecord.result == OutboundResult.CALLBACK_REQUESTED,
+            OutboundRecord.next_follow_up_at.is_(None),
+        ),
+    )
+    items: list[tuple[datetime, FollowUpOut]] = []
+    readable: dict[int, bool] = {}
+
+    def may_read(customer: Customer) -> bool:
+        if customer.id not in readable:
+            readable[customer.id] = customers.can_read(
+                session, customer=customer, user_id=user_id, clearance=clearance
+            )
+        return readable[customer.id]
+
+    outbound = session.execute(
+        select(OutboundRecord, Customer)
+        .join(Customer, Customer.id == OutboundRecord.customer_id)
+        .where(OutboundRecord.agent_id == user_id, due, ~followed)
+    ).all()
+    for record, customer in outbound:
+        if not may_read(customer):
+            continue
+        due_at = record.next_follow_up_at
+        requested = record.result == OutboundResult.CALLBACK_REQUESTED and due_at is None
+        items.append(
+            (
+                due_at or record.started_at,
+                FollowUpOut(
+                    kind=FollowUpKind.CALLBACK_REQUESTED if requested else FollowUpKind.FOLLOW_UP,
+                    due_at=due_at.astimezone(zone) if due_at else None,
+                    customer_id=customer.id,
+                    customer_name=customer.name,
+                    customer_code=customer.code,
+                    source=FollowUpSource.OUTBOUND,
+                    source_id=record.id,
+                    case_number=None,
+                    note=_note(record.handling_opinion, record.content),
+                ),
+            )
+        )
+
+    # 回访 waits on closed complaints (the flow's rule) that nobody has called back yet.
+    waiting = [s for s in workflow.ComplaintStatus if workflow.can_record_callback(s)]
+    called_since = exists().where(
+        OutboundRecord.agent_id == user_id,
+        OutboundRecord.customer_id == Complaint.customer_id,
+        OutboundRecord.started_at >= Complaint.actual_completed_at,
+    )
+    complaints = session.execute(
+        select(Complaint, Customer)
+        .outerjoin(Customer, Customer.id == Complaint.customer_id)
+        .where(
+            Complaint.status.in_(waiting),
+            Complaint.callback_at.is_(None),
+            or_(Complaint.handler_id == user_id, Complaint.registered_by_id == user_id),
+            ~called_since,
+        )
+    ).all()
+    for complaint, customer in complaints:
+        if customer is not None and not may_read(customer):
+            continue
+        items.append(
+            (
+                complaint.actual_completed_at or complaint.updated_at,
+                FollowUpOut(
+                    kind=FollowUpKind.COMPLAINT_CALLBACK,
+                    due_at=None,
+                    customer_id=customer.id if customer else None,
+                    customer_name=customer.name if customer else complaint.customer_name,
+                    customer_code=customer.code if customer else None,
+                    source=FollowUpSource.COMPLAINT,
+                    source_id=complaint.id,
+                    case_number=complaint.case_number,
+                    note=_note(complaint.reason),
+                ),
+            )
+        )
+    items.sort(key=lambda item: (item[0], item[1].source, item[1].source_id))
+    return [item for _, item in items]
+
+
+@router.get("/follow-ups", response_model=list[FollowUpOut], summary="My call-backs and follow-ups due")
+def follow_ups(db: DB, current: DesktopUser, settings: AppSettings) -> list[FollowUpOut]:
+    return build_follow_ups(
+        db, user_id=current.id, clearance=int(current.clearance), settings=settings, now=utcnow()
     )

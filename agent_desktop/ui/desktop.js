@@ -1,6 +1,7 @@
 // The agent desktop (#/desktop): queues, the state bar (what the PBX says, from the websocket), the screen
 // pop with its ring countdown, call control, the inbound record of the call, escalation, complaint and
-// follow-up from the call, click-to-dial, my calls and figures today, keyboard shortcuts, notifications.
+// follow-up from the call, click-to-dial, the call-back / follow-up work list and the outbound record of a
+// dialled call, my calls and figures today, keyboard shortcuts, notifications.
 import { api, ApiError } from './api.js';
 import { t, enumLabel, formatDateTime } from './i18n.js';
 import { el, renderForm } from './forms.js';
@@ -34,24 +35,24 @@ export function confirmDialog(message, { yes = t('ui.desk.confirm'), no = t('ui.
   });
 }
 
-// Click-to-dial; inside the customer's 不宜访问时间 the server refuses until the agent confirms.
+// Click-to-dial; inside the customer's 不宜访问时间 the server refuses until the agent confirms. The answer
+// says whether the agent's phone picked up (then the PBX dials the customer) or why not.
 export async function dialCustomer(customerId, number = null) {
   const body = { customer_id: customerId, number, confirm_quiet_hours: false };
-  try {
-    const answer = await api('/api/desktop/dial', { method: 'POST', body });
-    toast(t('ui.desk.dialing', { number: answer.number_display || '' }));
+  const placed = (answer) => {
+    if (answer.outcome === 'answered') toast(t('ui.desk.dialing', { number: answer.number_display || '' }));
+    else toast(t(`ui.desk.dial_${answer.outcome}`), 'error');
     return answer;
+  };
+  try {
+    return placed(await api('/api/desktop/dial', { method: 'POST', body }));
   } catch (error) {
     if (!(error instanceof ApiError) || error.body.error !== 'error.quiet_hours') {
       toast(error.message, 'error');
       return null;
     }
     if (!(await confirmDialog(error.message, { yes: t('ui.desk.dial_anyway') }))) return null;
-    return act(async () => {
-      const answer = await api('/api/desktop/dial', { method: 'POST', body: { ...body, confirm_quiet_hours: true } });
-      toast(t('ui.desk.dialing', { number: answer.number_display || '' }));
-      return answer;
-    });
+    return act(async () => placed(await api('/api/desktop/dial', { method: 'POST', body: { ...body, confirm_quiet_hours: true } })));
   }
 }
 
@@ -72,6 +73,7 @@ export async function desktopPage(main) {
   d.callBox = el('section', { class: 'call-controls', id: 'call-controls', 'aria-label': t('ui.desk.call') });
   d.recordsBox = el('section', { class: 'records', id: 'call-records' });
   d.dialBox = el('section', { class: 'dial', id: 'dial' });
+  d.followBox = el('section', { class: 'follow-list', id: 'follow-ups', 'aria-label': t('ui.desk.follow_ups') });
   d.myDayBox = el('section', { class: 'my-day', id: 'my-day' });
 
   root.append(
@@ -79,7 +81,7 @@ export async function desktopPage(main) {
     d.stateBar, d.queuesBox,
     el('div', { class: 'desk-grid' },
       el('div', { class: 'desk-main' }, d.popBox, d.callBox, d.recordsBox),
-      el('aside', { class: 'desk-side' }, d.dialBox, d.myDayBox)));
+      el('aside', { class: 'desk-side' }, d.followBox, d.dialBox, d.myDayBox)));
   main.replaceChildren(root);
 
   // Reloaded during a call: carry on with it (its record form too).
@@ -87,6 +89,7 @@ export async function desktopPage(main) {
   renderAll(d);
   if (d.ctx?.phase === 'talking') openRecord(d, d.ctx);
   renderDial(d);
+  loadFollowUps(d);
   loadMyDay(d);
 
   d.live = connectLive({
@@ -297,7 +300,7 @@ function customerCard(d, c, current) {
     c.unsuitable_now ? el('div', { class: 'warn', role: 'note' }, t('ui.desk.unsuitable_now')) : '',
     el('div', { class: 'toolbar' },
       !current ? button(t('ui.desk.this_is_the_caller'), () => chooseCustomer(d, d.ctx, c), { class: 'outline' }) : '',
-      can('desktop.use') ? button(t('ui.desk.dial'), () => dialCustomer(c.id), { class: 'outline', 'data-dial': c.id }) : ''));
+      can('desktop.use') ? button(t('ui.desk.dial'), () => dialAndRecord(d, { customer: c }), { class: 'outline', 'data-dial': c.id }) : ''));
 }
 
 // The caller's file from now on: shown first, on the record, and remembered over a reload.
@@ -504,6 +507,7 @@ function followUps(d, ctx) {
       onSubmit: async (values) => {
         const saved = await api('/api/records/outbound', { method: 'POST', body: values });
         callback.replaceChildren(el('p', { class: 'saved' }, t('ui.desk.callback_saved'), ' ', el('a', { href: `#/records/outbound/${saved.id}` }, `#${saved.id}`)));
+        loadFollowUps(d);  // a call-back due today joins the work list
       },
     });
   });
@@ -523,10 +527,109 @@ function renderDial(d) {
     if (!page) return;
     results.replaceChildren(...(page.items.length ? page.items.map((c) => el('li', {},
       el('a', { href: `#/customers/${c.id}` }, `${c.code} ${c.name}`), ' ',
-      button(t('ui.desk.dial'), () => dialCustomer(c.id), { class: 'outline small', 'data-dial': c.id })))
+      button(t('ui.desk.dial'), () => dialAndRecord(d, { customer: c }), { class: 'outline small', 'data-dial': c.id })))
       : [el('li', { class: 'muted' }, t('ui.no_results'))]));
   });
   d.dialBox.replaceChildren(el('h4', {}, t('ui.desk.click_to_dial')), form, results);
+}
+
+// --- call-backs and follow-ups ------------------------------------------------------------------------
+const FOLLOW_UPS_REFRESH_S = 60;
+const followKey = (item) => `${item.source}-${item.source_id}`;
+// The outbound record's purpose, from what the call follows up.
+const PURPOSE_OF = { follow_up: 'follow_up', callback_requested: 'callback', complaint_callback: 'callback' };
+
+async function loadFollowUps(d) {
+  d.followLoadedAt = now();
+  let items;
+  try { items = await api('/api/desktop/follow-ups'); } catch (error) {
+    d.followBox.replaceChildren(el('h4', {}, t('ui.desk.follow_ups')), el('p', { class: 'muted' }, error.message));
+    return;
+  }
+  const endOfNow = Date.now();
+  d.followBox.replaceChildren(el('h4', {}, t('ui.desk.follow_ups'), ' ', el('span', { class: 'badge', id: 'follow-up-count' }, String(items.length))),
+    items.length
+      ? el('ul', { class: 'follow-up-list', id: 'follow-up-list' }, items.map((item) => followUpItem(d, item, endOfNow)))
+      : el('p', { class: 'muted', id: 'no-follow-ups' }, t('ui.desk.no_follow_ups')));
+}
+
+function followUpItem(d, item, nowMs) {
+  const overdue = item.due_at && new Date(item.due_at).getTime() < nowMs;
+  const source = item.source === 'complaint'
+    ? el('a', { href: `#/complaints/${item.source_id}` }, item.case_number || `#${item.source_id}`)
+    : el('a', { href: `#/records/outbound/${item.source_id}` }, `${t('ui.desk.outbound_record')} #${item.source_id}`);
+  const dial = item.customer_id
+    ? button(t('ui.desk.dial'), () => dialAndRecord(d, { customer: { id: item.customer_id, name: item.customer_name, code: item.customer_code }, item }),
+      { class: 'outline small', 'data-dial-follow-up': followKey(item) })
+    : el('span', { class: 'muted small' }, t('ui.desk.no_customer_file'));
+  return el('li', { 'data-follow-up': followKey(item), 'data-kind': item.kind, class: overdue ? 'overdue' : null },
+    el('div', { class: 'follow-up-head' },
+      el('span', { class: `badge kind-${item.kind}` }, enumLabel('FollowUpKind', item.kind)), ' ',
+      item.customer_id ? el('a', { href: `#/customers/${item.customer_id}` }, [item.customer_code, item.customer_name].filter(Boolean).join(' '))
+        : el('span', {}, item.customer_name),
+      el('span', { class: 'spacer' }), dial),
+    el('div', { class: 'muted small' },
+      item.due_at ? el('span', { class: overdue ? 'warn' : null }, `${overdue ? t('ui.desk.overdue') : t('ui.desk.due')} ${formatDateTime(item.due_at)} · `) : '',
+      source, item.note ? ` · ${item.note}` : ''));
+}
+
+// Dial (quiet hours confirmed when needed); once the agent's phone picked up, the outbound record of the call.
+async function dialAndRecord(d, { customer, item = null }) {
+  const answer = await dialCustomer(customer.id);
+  if (answer?.outcome === 'answered') openOutbound(d, { customer, item, answer });
+}
+
+async function openOutbound(d, { customer: c, item, answer }) {
+  const article = el('article', { class: 'outbound-record', 'data-uniqueid': answer.uniqueid || '', 'data-customer-id': c.id,
+    'data-follow-up': item ? followKey(item) : null });
+  d.recordsBox.prepend(article);
+  const dismiss = button('×', () => article.remove(), { class: 'secondary outline small close', title: t('ui.desk.discard'), 'aria-label': t('ui.desk.discard') });
+  article.append(el('header', {}, el('strong', {}, t('ui.desk.outbound_record')), ' ',
+    el('span', { class: 'muted' }, [c.code, c.name].filter(Boolean).join(' ')),
+    item ? el('span', { class: 'muted' }, ` · ${enumLabel('FollowUpKind', item.kind)}`) : '',
+    answer.uniqueid ? el('span', { class: 'muted' }, ` · ${t('ui.desk.call_id')}: `) : '', answer.uniqueid ? el('code', {}, answer.uniqueid) : '', dismiss));
+  const shown = answer.number_display && !answer.number_display.includes('*') ? answer.number_display : null;
+  const form = await renderForm(article, 'OutboundCreate', {
+    exclude: ['agent_id'],
+    initial: {
+      customer_id: c.id, customer_name: c.contact_person || c.name || null, started_at: new Date().toISOString(),
+      called_organisation: c.kind === 'corporate' ? c.name : null, called_number: shown,
+      pbx_uniqueid: answer.uniqueid, pbx_linkedid: answer.uniqueid,
+      purpose: item ? PURPOSE_OF[item.kind] : null,
+    },
+    submitLabel: t('ui.desk.save_outbound'),
+    onSubmit: async (values) => {
+      const saved = await api('/api/records/outbound', { method: 'POST', body: values });
+      toast(t('ui.saved'));
+      article.replaceChildren(el('p', { class: 'saved', 'data-outbound-id': saved.id },
+        t('ui.desk.outbound_saved'), ' ', el('a', { href: `#/records/outbound/${saved.id}` }, `#${saved.id}`)), linkBack(d, item));
+      loadFollowUps(d);
+      loadMyDay(d);
+    },
+  });
+  // The PBX gave the call id: not for typing over.
+  for (const name of ['pbx_linkedid', 'pbx_uniqueid']) form.querySelector(`[data-path=${name}]`)?.setAttribute('readonly', '');
+  form.querySelector('[data-path=content]')?.focus();
+}
+
+// After the record: back to what the call followed up. A complaint's 回访 is the complaint's own step:
+// its form for those who handle complaints, a link for the others.
+function linkBack(d, item) {
+  if (!item) return '';
+  if (item.source === 'outbound') {
+    return el('p', { class: 'muted' }, t('ui.desk.follows_record'), ' ', el('a', { href: `#/records/outbound/${item.source_id}` }, `#${item.source_id}`));
+  }
+  const link = el('a', { href: `#/complaints/${item.source_id}`, id: 'complaint-callback-link' }, t('ui.desk.open_complaint', { case: item.case_number || `#${item.source_id}` }));
+  if (!can('complaints.handle')) return el('p', {}, link);
+  const details = el('details', { id: 'complaint-callback', open: true }, el('summary', {}, t('ui.desk.record_complaint_callback'), ' ', link));
+  renderForm(details, 'CallbackIn', {
+    onSubmit: async (values) => {
+      await api(`/api/complaints/${item.source_id}/callback`, { method: 'POST', body: values });
+      details.replaceChildren(el('p', { class: 'saved' }, t('ui.desk.complaint_callback_saved'), ' ', link));
+      loadFollowUps(d);
+    },
+  });
+  return details;
 }
 
 // --- my day -------------------------------------------------------------------------------------------
@@ -569,6 +672,7 @@ function outcomeLabel(c) {
 // --- every second: countdowns and times ---------------------------------------------------------------
 function tick(d) {
   const n = now();
+  if (d.followLoadedAt && n - d.followLoadedAt > FOLLOW_UPS_REFRESH_S) loadFollowUps(d);  // follow-ups fall due
   const since = d.stateBar.querySelector('#time-in-state');
   if (since?.dataset.since) since.textContent = clock(n - Number(since.dataset.since));
   const wrap = d.stateBar.querySelector('#wrapup-left');
