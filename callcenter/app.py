@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import acd
 import agent_desktop
+import ivr
 from callcenter.models import load_all_models
 from core import i18n
 from core.bus import EventBus, make_bus
@@ -23,6 +24,8 @@ from core.web import install_error_handlers
 if TYPE_CHECKING:
     from acd.records.queue_log import QueueConfig
     from acd.service import AcdService
+    from ivr.server import FastAgiServer
+    from ivr.store import IvrStore
 
 ROUTER_MODULES = (
     "core.people.views",
@@ -69,11 +72,30 @@ def _acd_service(
     )
 
 
+async def _start_ivr(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> tuple[FastAgiServer, IvrStore]:
+    """The IVR's FastAGI server (Asterisk's dialplan hands calls to it), with the default flows seeded."""
+    from ivr.application import build_server
+
+    server, store = build_server(
+        session_factory,
+        zone=settings.zone,
+        host=settings.agi_host,
+        port=settings.agi_port or 4573,
+        phone_region=settings.phone_region,
+    )
+    await store.seed_default_flow()
+    await server.start()
+    return server, store
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     load_all_models()
     i18n.register_catalog_dir(agent_desktop.LOCALES)
     i18n.register_catalog_dir(Path(acd.__file__).parent / "locales")  # acd_locales: PBX errors
+    i18n.register_catalog_dir(Path(ivr.__file__).parent / "locales")
     engine = make_engine(settings.resolved_database_url)
     bus = make_bus(settings.redis_url)
 
@@ -95,9 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.acd = acd
         if acd is not None:
             await acd.start()
+        agi = await _start_ivr(settings, app.state.session_factory) if settings.agi_port else None
         try:
             yield
         finally:
+            if agi is not None:
+                await agi[0].stop()
+                await agi[1].aclose()
             if acd is not None:
                 await acd.close()
             if simulator is not None:

@@ -1,4 +1,4 @@
-"""The ``callcenter`` command: demo, serve, migrate, seed, sim, replay, users create."""
+"""The ``callcenter`` command: demo, serve, migrate, seed, sim, replay, ivr serve, users create."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             "ami_host": settings.ami_host or "127.0.0.1",
             "ami_secret": settings.ami_secret or "demo",
             "queue_log": settings.queue_log or settings.data_dir / "queue_log",  # the simulator writes it
+            "agi_port": settings.agi_port or 4573,  # the IVR, as Asterisk's dialplan expects it
         }
     )
     print(f"live queue view: http://{settings.host}:{settings.port}/#/live (team leads and supervisors)")
@@ -152,6 +153,12 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ivr_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.cli import run
+
+    return run(settings, host=args.host, port=args.port, max_sessions=args.max_sessions)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("folder", type=Path)
     replay.add_argument("--db", help="SQLAlchemy URL of the database to fill (default: the configured one)")
     replay.set_defaults(handler=cmd_replay)
+
+    ivr = commands.add_parser("ivr", help="the IVR (FastAGI server)")
+    ivr_commands = ivr.add_subparsers(dest="ivr_command", required=True)
+    ivr_serve = ivr_commands.add_parser("serve", help="run the FastAGI server alone")
+    ivr_serve.add_argument("--host", default="127.0.0.1")
+    ivr_serve.add_argument("--port", type=int, default=4573)
+    ivr_serve.add_argument("--max-sessions", type=int, default=200, help="concurrent calls in the IVR")
+    ivr_serve.set_defaults(handler=cmd_ivr_serve)
 
     users = commands.add_parser("users", help="manage users")
     users_commands = users.add_subparsers(dest="users_command", required=True)

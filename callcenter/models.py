@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "core.access.models",
     "core.escalations.models",
     "acd.records.models",
+    "ivr.models",
 )
 
 

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         default={"投诉处理部": "1900", "技术支持部": "1901", "财务部": "1902"},
         description="Departments a call can be transferred to: name → extension (JSON).",
     )
+    agi_host: str = Field(default="127.0.0.1", description="Where the IVR's FastAGI server listens.")
+    agi_port: int | None = Field(
+        default=None,
+        description="The IVR's FastAGI port (Asterisk: 4573); unset: not started (the demo starts it).",
+    )
     queues_conf: Path | None = Field(
         default=None, description="Asterisk's queues.conf, for wrap-up times and service-level thresholds."
     )
