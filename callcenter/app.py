@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
+        # the IVR listens before the simulated PBX places its first call into it (Asterisk would carry on
+        # with AGISTATUS=FAILURE and no queue)
+        agi = await _start_ivr(settings, app.state.session_factory) if settings.agi_port else None
         simulator = None
         queues = None
         if settings.simulator:
@@ -117,17 +120,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.acd = acd
         if acd is not None:
             await acd.start()
-        agi = await _start_ivr(settings, app.state.session_factory) if settings.agi_port else None
         try:
             yield
         finally:
-            if agi is not None:
-                await agi[0].stop()
-                await agi[1].aclose()
+            # reverse order: the simulator hangs up its callers in the IVR before the IVR stops
             if acd is not None:
                 await acd.close()
             if simulator is not None:
                 await simulator.stop()
+            if agi is not None:
+                await agi[0].stop()
+                await agi[1].aclose()
             await bus.close()
             engine.dispose()
 

@@ -8,12 +8,15 @@ header lists, see frames.py) handed to subscribers, plus queue_log lines. Time c
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pbxsim.agi_client import AgiCall, AgiTarget, IvrScript
 from pbxsim.clock import Clock, TimerHandle
 from pbxsim.frames import Headers, event
 from pbxsim.queues import (
@@ -247,6 +250,9 @@ class CallerSpec:
     talk: float | None = None
     queue_timeout: float | None = None  # Queue(...,timeout) of the dialplan
     no_answer_for: float = 0.0  # the lab's predial trick: phones rung in this caller's first N s don't answer
+    # dials the hotline: [from-pstn] runs the IVR over FastAGI (when the engine has an AGI target) and the
+    # IVR's IVR_QUEUE / QUEUE_PRIO replace ``queue`` / ``priority``; None dials the queue's extension directly
+    ivr: IvrScript | None = None
 
 
 @dataclass
@@ -264,6 +270,8 @@ class Call:
     outcome: str = ""
     rr_after: int | None = None  # rrmemory position to store when this ring attempt ends
     cdr_rows: int = 0
+    agi: AgiCall | None = None  # while the caller is in the IVR
+    agi_status: str = ""  # AGISTATUS once the IVR is done
 
 
 class Engine:
@@ -292,6 +300,9 @@ class Engine:
         self.globals: dict[str, str] = {}
         self._wakes: dict[str, set[float]] = {}
         self.frames: list[Headers] = []  # kept when record_frames (tests)
+        self.agi: AgiTarget | None = None  # the IVR's FastAGI server ([from-pstn] AGI(agi://…/ivr))
+        self.hotline = "4000"  # the number IVR callers dial ([from-pstn] matches any)
+        self.agi_tasks: set[asyncio.Task[None]] = set()
         self.record_frames = False
         self._seq = 0
         self.started = clock.now()
@@ -381,6 +392,10 @@ class Engine:
             if m is not None:
                 self.emit("QueueMemberStatus", "agent,all", self._member_headers(q, m))
 
+    def set_variable(self, chan: Channel, variable: str, value: str) -> None:
+        """Set(var=value) / AGI SET VARIABLE / AMI Setvar on a channel: the VarSet event included."""
+        self._setvar(chan, variable, value)
+
     def _setvar(self, chan: Channel, variable: str, value: str) -> None:
         chan.variables[variable] = value
         self.emit("VarSet", "dialplan,all", [*chan.snapshot(), ("Variable", variable), ("Value", value)])
@@ -428,7 +443,10 @@ class Engine:
 
     # ---------------------------------------------------------------- callers
     def place_call(self, spec: CallerSpec) -> Call:
-        """A caller dials the queue's extension; the dialplan answers it and runs Queue()."""
+        """A caller dials the queue's extension; the dialplan answers it and runs Queue(). A caller with an
+        IVR script dials the hotline instead when the engine has an AGI target (see ``_ivr_call``)."""
+        if spec.ivr is not None and self.agi is not None:
+            return self._ivr_call(spec, self.agi)
         q = self.queues[spec.queue]
         exten = q.config.exten or q.name
         chan = self._new_channel(
@@ -450,13 +468,95 @@ class Engine:
         chan.application, chan.app_data = "Queue", f"{q.name},t" + (f",,,{timeout:g}" if timeout else "")
         if spec.priority:
             self._setvar(chan, "QUEUE_PRIO", str(spec.priority))
+        self._enter_queue(call, q)
+        return call
+
+    # ---------------------------------------------------------------- the IVR ([from-pstn], extensions.conf)
+    def _ivr_call(self, spec: CallerSpec, target: AgiTarget) -> Call:
+        """NoOp, Answer(), AGI(agi://…/ivr): the caller walks our IVR over FastAGI with its script; then
+        ``_after_ivr`` follows IVR_QUEUE to the queue with QUEUE_PRIO, or hangs up."""
+        chan = self._new_channel(
+            "PJSIP/customers",
+            cid_num=spec.number,
+            cid_name=spec.name or spec.number,
+            context="from-pstn",
+            exten=self.hotline,
+            state=4,
+        )
+        call = Call(spec, chan)
+        self.calls[chan.uniqueid] = call
+        self.emit("Newchannel", "call,all", chan.snapshot())
+        chan.state, chan.priority = 6, 2
+        chan.application, chan.app_data = "Answer", ""
+        self.emit("Newstate", "call,all", chan.snapshot())
+        chan.priority = 3
+        chan.application, chan.app_data = "AGI", target.url
+        assert spec.ivr is not None
+        agi = AgiCall(self, chan, spec.ivr, target, thread_id=140306640029376 + self._seq * 512)
+        call.agi = agi
+
+        async def walk() -> None:
+            status = "FAILURE"
+            try:
+                status = await agi.run()
+            finally:
+                call.agi = None
+                if task is not None:
+                    self.agi_tasks.discard(task)
+            self._after_ivr(call, status, hung_up_by_agi=agi.hangup_requested)
+
+        task: asyncio.Task[None] | None = None
+        task = asyncio.get_running_loop().create_task(walk())
+        self.agi_tasks.add(task)
+        return call
+
+    def _after_ivr(self, call: Call, status: str, *, hung_up_by_agi: bool = False) -> None:
+        chan = call.channel
+        if call.done:
+            return
+        call.agi_status = status
+        self._setvar(chan, "AGISTATUS", status)
+        if hung_up_by_agi:  # the AGI's HANGUP command: the channel is gone, the dialplan stops
+            call.outcome = "ivr_done"
+            self._end_caller_after_queue(call)
+            return
+        if status == "HANGUP":
+            # the caller left in the IVR (or the IVR hung up): as captured, Cause 0 on the caller
+            self.emit("SoftHangupRequest", "call,all", [*chan.snapshot(), ("Cause", "16")])
+            call.done, call.outcome = True, "ivr_hangup"
+            self._hangup(chan, 0)
+            return
+        queue = chan.variables.get("IVR_QUEUE", "")
+        if not queue:  # GotoIf($["${IVR_QUEUE}" = ""]?done) → Hangup()
+            chan.priority = 6
+            call.outcome = "ivr_done"
+            self._end_caller_after_queue(call)
+            return
+        try:
+            priority = int(chan.variables.get("QUEUE_PRIO", "0") or "0")
+        except ValueError:
+            priority = 0
+        call.spec = dataclasses.replace(call.spec, queue=queue, priority=priority)
+        # Goto(queues,${IVR_QUEUE},1): NoOp, Set(CDR(userfield)), Queue(${EXTEN},tF(survey^s^1),,,600)
+        timeout = call.spec.queue_timeout or 600.0
+        call.spec.queue_timeout = timeout
+        chan.context, chan.exten, chan.priority = "queues", queue, 3
+        chan.application, chan.app_data = "Queue", f"{queue},tF(survey^s^1),,,{timeout:g}"
+        q = self.queues.get(queue)
+        if q is None:  # app_queue: no such queue, Queue() returns at once
+            self._setvar(chan, "QUEUESTATUS", "UNKNOWN")
+            call.outcome = "unknown_queue"
+            self._end_caller_after_queue(call)
+            return
+        self._enter_queue(call, q)
+
+    def _enter_queue(self, call: Call, q: Queue) -> None:
         if not q.config.joinempty and not q.usable_members():
-            self._setvar(chan, "QUEUESTATUS", "JOINEMPTY")
+            self._setvar(call.channel, "QUEUESTATUS", "JOINEMPTY")
             call.outcome = "joinempty"
             self._end_caller_after_queue(call)
-            return call
+            return
         self._join(call, q)
-        return call
 
     def _join(self, call: Call, q: Queue) -> None:
         now = self.now()
@@ -542,6 +642,9 @@ class Engine:
     def caller_hangup(self, call: Call) -> None:
         """The caller hangs up: abandon while waiting/ringing, COMPLETECALLER when connected."""
         if call.done:
+            return
+        if call.agi is not None:
+            call.agi.caller_hangup()  # the IVR conversation ends it (HANGUP, 511, AGISTATUS)
             return
         if call.agent is not None:
             self._complete(call, "caller")

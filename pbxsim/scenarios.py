@@ -9,7 +9,7 @@ schedules on its clock.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from pbxsim.engine import CallerSpec, Engine
 from pbxsim.queues import Phone, QueueConfig
 
 if TYPE_CHECKING:
-    from pbxsim.traffic import AgentRoster
+    from pbxsim.traffic import AgentRoster, IvrMenu
 
 Step = Callable[[Engine], object]
 
@@ -194,10 +194,12 @@ def demo(
     hours: float = 8.0,
     agents: AgentRoster | None = None,
     callers: Sequence[str] = (),
+    ids: Mapping[str, str] | None = None,
+    ivr: IvrMenu | None = None,
 ) -> Scenario:
     from pbxsim.traffic import demo_traffic
 
-    return demo_traffic(engine, seed=seed, hours=hours, agents=agents, callers=callers)
+    return demo_traffic(engine, seed=seed, hours=hours, agents=agents, callers=callers, ids=ids, ivr=ivr)
 
 
 SCENARIOS: dict[str, Callable[[Engine], Scenario]] = {

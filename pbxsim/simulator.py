@@ -5,10 +5,11 @@ long-running server). A Simulator owns one Engine, one AmiServer and the scenari
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pbxsim.agi_client import AgiTarget
 from pbxsim.ami_server import AmiServer
 from pbxsim.clock import Clock, RealClock, VirtualClock
 from pbxsim.engine import Engine
@@ -16,7 +17,7 @@ from pbxsim.scenarios import SCENARIOS, Scenario, demo
 from pbxsim.writers import CdrLog, CelLog, QueueLog
 
 if TYPE_CHECKING:
-    from pbxsim.traffic import AgentRoster
+    from pbxsim.traffic import AgentRoster, IvrMenu
 
 
 def make_clock(kind: str) -> Clock:
@@ -32,6 +33,9 @@ class Simulator:
     ``await sim.stop()``.
 
     With a VirtualClock, time moves only through ``await sim.clock.advance(seconds)``.
+
+    ``agi_address`` (``host:port``): callers with an IVR script (the demo's, when ``demo_ivr`` describes
+    the IVR's menu) dial the hotline and walk the IVR at that FastAGI server before their queue.
     """
 
     def __init__(
@@ -50,6 +54,9 @@ class Simulator:
         demo_hours: float = 8.0,
         demo_agents: AgentRoster | None = None,
         demo_callers: Sequence[str] = (),
+        demo_ids: Mapping[str, str] | None = None,
+        demo_ivr: IvrMenu | None = None,
+        agi_address: str | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
@@ -58,9 +65,17 @@ class Simulator:
         self.cdr = CdrLog(cdr_path)
         self.cel = CelLog(cel_path)
         self.engine = Engine(self.clock, seed=seed, queue_log=self.queue_log, cdr=self.cdr, cel=self.cel)
+        if agi_address:
+            self.engine.agi = AgiTarget.parse(agi_address)
         if scenario == "demo":
             self.scenario: Scenario = demo(
-                self.engine, seed=seed, hours=demo_hours, agents=demo_agents, callers=demo_callers
+                self.engine,
+                seed=seed,
+                hours=demo_hours,
+                agents=demo_agents,
+                callers=demo_callers,
+                ids=demo_ids,
+                ivr=demo_ivr if agi_address else None,
             )
         else:
             self.scenario = SCENARIOS[scenario](self.engine)
@@ -89,6 +104,12 @@ class Simulator:
         self._started = True
 
     async def stop(self) -> None:
+        # callers still in the IVR: their FastAGI connections are closed, no task is left behind
+        tasks = set(self.engine.agi_tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
         await self.server.stop()
         self.queue_log.close()
         self.cdr.close()

@@ -1,6 +1,11 @@
 """Seeded traffic for the demo and the benchmarks: Poisson arrivals per queue whose rate follows the time of
 day, callers with patience and talk budgets, agent phones that answer after a random delay (some past the
 ring timeout, some never) and talk for a random time. The same seed gives the same calls on the virtual clock.
+
+With an ``IvrMenu`` (the simulator dials our IVR) every caller also gets a seeded IVR script: most press the
+menu key of their queue (typing their customer id where that branch asks for it, some a wrong id first),
+some hang up in the menu, some press the key for an agent. The scripts draw from a random stream of their
+own, so the calls themselves stay those of the same seed without the IVR.
 """
 
 from __future__ import annotations
@@ -8,8 +13,10 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
+from pbxsim.agi_client import IvrScript
 from pbxsim.engine import CallerSpec, Engine
 from pbxsim.queues import Phone, QueueConfig
 from pbxsim.scenarios import Scenario, Step
@@ -90,6 +97,42 @@ def arrivals(rng: random.Random, start: float, hours: float, peak_per_hour: floa
 AgentRoster = Mapping[str, tuple[str, tuple[str, ...]]]  # interface -> (member name, queues)
 
 
+@dataclass(frozen=True)
+class IvrMenu:
+    """What the simulated callers know of the IVR: the main-menu key leading to each queue, the key that asks
+    for a person, and the keys whose branch first asks for the customer id (``id_digits`` long)."""
+
+    keys: Mapping[str, str] = field(default_factory=lambda: {"support": "1", "complaints": "3"})
+    agent_key: str = "0"
+    id_keys: frozenset[str] = frozenset({"1"})
+    hangup_share: float = 0.06  # hang up while the menu plays
+    agent_share: float = 0.10  # press the agent key whatever they called for
+    wrong_id_share: float = 0.25  # of those typing an id: a wrong one first
+
+
+def wrong_id(rng: random.Random, digits: str) -> str:
+    """The id with its last digit changed: the check digit no longer fits."""
+    last = (int(digits[-1]) + rng.randrange(1, 10)) % 10
+    return digits[:-1] + str(last)
+
+
+def ivr_script(rng: random.Random, menu: IvrMenu, queue: str, typed_id: str | None) -> IvrScript:
+    """One caller's keys in the IVR (see the module docstring)."""
+    r = rng.random()
+    if r < menu.hangup_share:
+        return IvrScript(hangup_at=0, hangup_after=rng.uniform(1.0, 6.0))
+    key = menu.keys.get(queue)
+    if key is None or r < menu.hangup_share + menu.agent_share:
+        return IvrScript(keys=(menu.agent_key,))
+    if key in menu.id_keys:
+        if not typed_id:
+            return IvrScript(keys=(menu.agent_key,))  # no customer number to type: asks for a person
+        if rng.random() < menu.wrong_id_share:
+            return IvrScript(keys=(key, wrong_id(rng, typed_id), typed_id))
+        return IvrScript(keys=(key, typed_id))
+    return IvrScript(keys=(key,))
+
+
 def demo_traffic(
     engine: Engine,
     *,
@@ -99,11 +142,16 @@ def demo_traffic(
     agents: AgentRoster | None = None,
     callers: Sequence[str] = (),
     known_share: float = 0.75,
+    ids: Mapping[str, str] | None = None,
+    ivr: IvrMenu | None = None,
 ) -> Scenario:
     """Configure the demo center (3 queues; DEMO_AGENTS unless ``agents`` names the center's own people)
     and script ``hours`` of seeded calls. With ``callers`` (numbers the center knows), ``known_share`` of
-    the calls come from one of them, so the screen pop has customer files to show; the rest are strangers."""
+    the calls come from one of them, so the screen pop has customer files to show; the rest are strangers.
+    With ``ivr`` the callers walk the IVR first; ``ids`` (caller number → customer id digits) is what the
+    known callers type when the IVR asks for their customer number."""
     rng = random.Random(seed)
+    ivr_rng = random.Random(f"ivr-{seed}")
     for name, (strategy, _, _, wrapup, record) in DEMO_QUEUES.items():
         engine.add_queue(QueueConfig(name, strategy, 15, 3, wrapup, record=record, servicelevel=20))
     for interface, (name, queues) in (agents or DEMO_AGENTS).items():
@@ -136,6 +184,9 @@ def demo_traffic(
                 patience=max(5.0, rng.expovariate(1 / 120.0)) if rng.random() < 0.9 else None,
                 talk=max(10.0, lognormal(rng, talk_mean * 1.2)) if rng.random() < 0.3 else None,
             )
+            if ivr is not None:
+                typed = (ids or {}).get(spec.number)
+                spec.ivr = ivr_script(ivr_rng, ivr, queue, typed)
             script.append((offset + t, _placer(spec)))
     script.sort(key=lambda item: item[0])
     return Scenario("demo", script, offset + hours * 3600.0)
