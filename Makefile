@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := redis-server:redis-server /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql
+SYSTEM_PACKAGES := redis-server:redis-server /usr/bin/chromium:chromium /usr/lib/postgresql/*/bin/initdb:postgresql \
+	espeak-ng:espeak-ng sox:sox ffmpeg:ffmpeg
 .PHONY: setup demo serve test lint typecheck unit bench system-packages clean
 
 setup: $(VENV)/.installed node_modules/.installed

@@ -40,6 +40,7 @@ ROUTER_MODULES = (
     "acd.supervisor_views",
     "acd.wallboard_views",
     "core.escalations.views",
+    "ivr.views",
     "agent_desktop.ws",
     "agent_desktop.my_day",
     "agent_desktop.views",  # last: it serves the UI at "/"

@@ -1,4 +1,4 @@
-"""The ``callcenter`` command: demo, serve, migrate, seed, sim, replay, ivr serve, users create."""
+"""The ``callcenter`` command: demo, serve, migrate, seed, sim, replay, ivr serve/prompts, users create."""
 
 from __future__ import annotations
 
@@ -159,6 +159,26 @@ def cmd_ivr_serve(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, host=args.host, port=args.port, max_sessions=args.max_sessions)
 
 
+def cmd_ivr_prompts(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from core.i18n import LANGUAGES
+    from ivr.prompts import PromptToolMissing, generate_prompts, prompts_root
+
+    languages = LANGUAGES if args.language == "all" else (args.language,)
+    root = args.out or prompts_root(settings.data_dir)
+    try:
+        report = asyncio.run(generate_prompts(root, languages=languages, force=args.force))
+    except PromptToolMissing as exc:
+        print(f"cannot generate prompts: {exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # a tool failed on one prompt
+        print(f"cannot generate prompts: {exc}", file=sys.stderr)
+        return 1
+    print(f"{report.describe()} in {root}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     ivr_serve.add_argument("--port", type=int, default=4573)
     ivr_serve.add_argument("--max-sessions", type=int, default=200, help="concurrent calls in the IVR")
     ivr_serve.set_defaults(handler=cmd_ivr_serve)
+    ivr_prompts = ivr_commands.add_parser(
+        "prompts", help="generate the prompts (espeak-ng + sox/ffmpeg) as 8 kHz mono 16-bit WAV"
+    )
+    ivr_prompts.add_argument("--language", choices=["zh-CN", "en", "all"], default="all")
+    ivr_prompts.add_argument("--out", type=Path, default=None, help="default: DATA_DIR/prompts")
+    ivr_prompts.add_argument(
+        "--force", action="store_true", help="regenerate existing files (uploaded recordings are kept)"
+    )
+    ivr_prompts.set_defaults(handler=cmd_ivr_prompts)
 
     users = commands.add_parser("users", help="manage users")
     users_commands = users.add_subparsers(dest="users_command", required=True)

@@ -101,6 +101,7 @@ MENU_PERMISSIONS = {
     "change-requests": "change_requests.create",
     "access": "access.read",
     "equipment": "equipment.read",
+    "ivr": "ivr.manage",
     "users": "users.read",
     "audit": "audit.read",
 }

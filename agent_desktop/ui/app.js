@@ -6,6 +6,7 @@ import { renderList, cell } from './lists.js';
 import { pages as domainPages } from './pages.js';
 import { desktopRoutes } from './desktop.js';
 import { wallboardRoutes } from './wallboard.js';
+import { ivrRoutes } from './ivr.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -38,6 +39,7 @@ const MENU = [
   ['#/change-requests', 'menu.change_requests', 'change_requests.create'],
   ['#/access', 'menu.access', 'access.read'],
   ['#/equipment', 'menu.equipment', 'equipment.read'],
+  ['#/ivr', 'menu.ivr', 'ivr.manage'],
   ['#/users', 'menu.users', 'users.read'],
   ['#/audit', 'menu.audit', 'audit.read'],
 ];
@@ -127,6 +129,7 @@ const routes = [
   ...domainPages,
   ...desktopRoutes,
   ...wallboardRoutes,
+  ...ivrRoutes,
 ];
 
 export async function route() {

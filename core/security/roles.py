@@ -56,6 +56,7 @@ class Permission(StrEnum):
     DESKTOP_USE = "desktop.use"  # log one's own phone in to queues, pause and resume
     ACD_SUPERVISE = "acd.supervise"  # listen / whisper / barge, force pause or log out, move agents
     ESCALATIONS_HANDLE = "escalations.handle"  # the escalated-calls inbox: take and close
+    IVR_MANAGE = "ivr.manage"  # edit and activate IVR flows, upload and generate prompts
 
 
 P = Permission
@@ -75,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.RECORDS_READ_TEAM, P.RECORDS_READ_ALL, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
         | {P.EQUIPMENT_READ, P.EQUIPMENT_WRITE, P.USERS_READ, P.ACCESS_READ, P.ACCESS_GRANT}
         | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ, P.ACD_MONITOR, P.ACD_SUPERVISE, P.ESCALATIONS_HANDLE}
+        | {P.IVR_MANAGE}
     ),
     Role.QA_INSPECTOR: frozenset(_STAFF | {P.RECORDS_READ_ALL}),
     Role.COMPLAINTS_OFFICER: frozenset(
