@@ -5,16 +5,12 @@ and the softphone the desktop answers the simulated phones with.
 When the IVR's FastAGI server runs (``settings.agi_port``), the simulator dials it for every demo call, as
 Asterisk's [from-pstn] does: the callers' scripts are drawn from the active ``ivr`` flow (which menu key
 leads to which queue, which branch asks for the customer id) and known callers type their own customer id.
-The seeded default flow routes only to ``support``/``complaints``; for the demo's ``sales`` and ``billing``
-a demo version of the flow adds menu keys (only while the active version is the untouched default).
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +20,6 @@ from acd.softphone import SimulatedSoftphone, Softphone
 from core import phone
 from core.config import Settings
 from core.customers.models import Customer, CustomerPhone
-from core.db import transaction
 from core.people.models import User
 from core.security.roles import Role
 from ivr import service as ivr_service
@@ -41,9 +36,8 @@ from ivr.flows import (
     SayStep,
     TransferToAgentStep,
 )
-from ivr.models import IvrFlow
 from pbxsim.simulator import Simulator
-from pbxsim.traffic import DEMO_QUEUES, IvrMenu
+from pbxsim.traffic import IvrMenu
 
 # The demo seed's skills → the simulator's demo queues.
 SKILL_QUEUES = {"billing": "billing", "tech": "support", "sales": "sales"}
@@ -148,34 +142,6 @@ def ivr_menu(flow: FlowDefinition) -> tuple[IvrMenu, InputStep | None] | None:
     return IvrMenu(keys=keys, agent_key=agent_key, id_keys=frozenset(id_keys)), id_input
 
 
-def add_demo_routes(session: Session, queues: list[str]) -> None:
-    """Menu keys for the demo queues the active ``ivr`` flow cannot reach, as a new flow version; only while
-    the active version is the untouched seeded default (an admin's flow is never changed)."""
-    row = session.scalar(select(IvrFlow).where(IvrFlow.name == "ivr", IvrFlow.is_active.is_(True)))
-    if row is None or row.note != "default":
-        return
-    loaded = ivr_service.active_flow(session, name="ivr")
-    known = ivr_menu(loaded.definition) if loaded is not None else None
-    if known is None:
-        return
-    missing = [q for q in queues if q not in known[0].keys]
-    definition: dict[str, Any] = copy.deepcopy(row.definition)
-    menu_id = next(
-        (k for k, v in definition["steps"].items() if v.get("kind") == "menu"), None
-    )  # the first menu of the default flow is its main menu
-    if not missing or menu_id is None:
-        return
-    options = definition["steps"][menu_id]["options"]
-    used = {o["digit"] for o in options}
-    free = [d for d in "456789" if d not in used]
-    for queue, digit in zip(missing, free, strict=False):
-        options.append({"digit": digit, "next": f"to_{queue}"})
-        definition["steps"][f"to_{queue}"] = {"kind": "route", "queue": queue, "prompt": "hold"}
-    ivr_service.save_flow_version(
-        session, name="ivr", definition=definition, note="demo: menu keys for the demo's queues"
-    )
-
-
 def typed_ids(session: Session, region: str, id_input: InputStep | None) -> dict[str, str]:
     """Caller number (as presented) → the customer id digits that pass the IVR's id input."""
     if id_input is None:
@@ -214,8 +180,6 @@ def start_args(settings: Settings, session_factory: sessionmaker[Session]) -> Si
     menu: IvrMenu | None = None
     ids: dict[str, str] = {}
     if address and (settings.simulator or "demo") == "demo":
-        with transaction(session_factory) as session:
-            add_demo_routes(session, list(DEMO_QUEUES))
         with session_factory() as session:
             loaded = ivr_service.active_flow(session, name="ivr")
             found = ivr_menu(loaded.definition) if loaded is not None else None

@@ -101,7 +101,9 @@ def active_flow(session: Session, *, name: str) -> LoadedFlow | None:
     row = session.scalar(select(IvrFlow).where(IvrFlow.name == name, IvrFlow.is_active.is_(True)))
     if row is None:
         return None
-    return LoadedFlow(row.id, row.name, row.version, validate_flow(row.definition))
+    # Checked in full when saved and when activated (against the catalog and the uploaded recordings, which
+    # this layer cannot see): here only its shape, so a flow using an uploaded prompt runs.
+    return LoadedFlow(row.id, row.name, row.version, FlowDefinition.model_validate(row.definition))
 
 
 def save_flow_version(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
@@ -40,7 +40,7 @@ def problems(data: dict[str, Any]) -> set[tuple[tuple[str | int, ...], str]]:
 
 def test_the_default_flows_are_valid() -> None:
     parsed = validate_flow(DEFAULT_FLOW)
-    assert parsed.start == "welcome" and len(parsed.steps) == 15
+    assert parsed.start == "welcome" and len(parsed.steps) == 17
     for definition in DEFAULT_FLOWS.values():
         validate_flow(definition)
 
@@ -80,7 +80,7 @@ def test_duplicate_digit_and_retries() -> None:
     menu["retries"] = 0
     found = problems(flow(main=menu))
     assert found == {
-        (("steps", "main", "options", 4, "digit"), "validation.ivr_duplicate_digit"),
+        (("steps", "main", "options", len(menu["options"]) - 1, "digit"), "validation.ivr_duplicate_digit"),
         (("steps", "main", "retries"), "validation.ivr_retries_min"),
     }
 
@@ -139,6 +139,21 @@ def test_versions_in_the_database(factory: sessionmaker[Session]) -> None:
         assert loaded is not None and loaded.id == second.id
         assert json.dumps(rows[1].definition)  # stored as plain JSON (times as text)
         assert rows[1].definition["steps"]["hours"]["weekly"]["mon"] == [["08:00:00", "20:00:00"]]
+
+
+def test_active_flow_with_an_uploaded_prompt_runs(factory: sessionmaker[Session]) -> None:
+    # the admin API accepts a prompt only an uploaded recording has; the IVR must then run that flow
+    data = copy.deepcopy(DEFAULT_FLOW)
+    data["steps"]["main"]["prompt"] = "uploaded_welcome"
+    with pytest.raises(InvalidFields):
+        validate_flow(data)  # unknown to the text catalog
+    with transaction(factory) as session:
+        session.execute(update(IvrFlow).where(IvrFlow.name == "ivr").values(is_active=False))
+        session.add(IvrFlow(name="ivr", version=9, definition=data, is_active=True))
+    with factory() as session:
+        loaded = active_flow(session, name="ivr")
+        assert loaded is not None and loaded.version == 9
+        assert loaded.definition.steps["main"].prompt == "uploaded_welcome"  # type: ignore[union-attr]
 
 
 def test_prompt_and_message_catalogs_agree() -> None:

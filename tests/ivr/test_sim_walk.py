@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter import simulated_pbx
@@ -20,7 +20,6 @@ from callcenter.app import create_app
 from callcenter.models import load_all_models
 from core.config import Settings
 from core.customers.models import CustomerGrade
-from core.db import transaction
 from ivr import service as ivr_service
 from ivr.application import build_server
 from ivr.flows import FlowDefinition, InputCheck
@@ -218,31 +217,9 @@ def test_the_callers_know_the_default_menu(factory: sessionmaker[Session]) -> No
     found = simulated_pbx.ivr_menu(active_definition(factory))
     assert found is not None
     menu, id_input = found
-    assert dict(menu.keys) == {"support": "1", "complaints": "3"}
+    assert dict(menu.keys) == {"support": "1", "complaints": "3", "sales": "4", "billing": "5"}
     assert (menu.agent_key, menu.id_keys) == ("0", frozenset({"1"}))
     assert id_input is not None and (id_input.max_digits, id_input.check) == (6, InputCheck.LUHN)
-
-
-def test_demo_routes_are_added_to_the_untouched_default_flow_once(factory: sessionmaker[Session]) -> None:
-    for _ in range(2):
-        with transaction(factory) as session:
-            simulated_pbx.add_demo_routes(session, ["support", "sales", "billing"])
-    with factory() as session:
-        versions = session.scalars(select(IvrFlow.version).where(IvrFlow.name == "ivr")).all()
-    assert sorted(versions) == [1, 2]
-    found = simulated_pbx.ivr_menu(active_definition(factory))
-    assert found is not None
-    assert dict(found[0].keys) == {"support": "1", "complaints": "3", "sales": "4", "billing": "5"}
-
-
-def test_an_admins_flow_is_never_changed(factory: sessionmaker[Session]) -> None:
-    with transaction(factory) as session:
-        row = session.scalar(select(IvrFlow).where(IvrFlow.name == "ivr"))
-        assert row is not None
-        ivr_service.save_flow_version(session, name="ivr", definition=row.definition, note="admin")
-        simulated_pbx.add_demo_routes(session, ["sales"])
-    with factory() as session:
-        assert session.scalar(select(func.max(IvrFlow.version)).where(IvrFlow.name == "ivr")) == 2
 
 
 def test_known_callers_type_the_ids_that_pass_the_check(
@@ -260,8 +237,6 @@ def test_known_callers_type_the_ids_that_pass_the_check(
 async def test_the_demo_traffic_comes_through_the_ivr(
     agi: FastAgiServer, factory: sessionmaker[Session]
 ) -> None:
-    with transaction(factory) as session:
-        simulated_pbx.add_demo_routes(session, ["support", "sales", "billing"])
     found = simulated_pbx.ivr_menu(active_definition(factory))
     assert found is not None
     sim = Simulator(scenario="demo", demo_hours=1.0, demo_ivr=found[0], agi_address=f"127.0.0.1:{agi.port}")
@@ -300,4 +275,4 @@ def test_the_app_starts_the_ivr_before_the_simulator_and_points_it_there(tmp_pat
             pass  # listening
         with app.state.session_factory() as session:
             notes = session.scalars(select(IvrFlow.note).where(IvrFlow.name == "ivr")).all()
-        assert "default" in notes and len(notes) == 2  # the demo's menu keys for sales and billing
+        assert notes == ["default"]  # the demo runs the seeded flow as it is (it has keys for every queue)

@@ -78,7 +78,7 @@ def test_validate_reports_every_problem_with_its_path_in_chinese_by_default(admi
     assert "从起始步骤无法到达此步骤" in fields["steps.orphan"]
     assert "提示音“no-such-prompt”没有zh-CN版本" in fields["steps.unknown_case.prompt"]
     good = admin.post("/api/ivr/flows/validate", json={"definition": flow()})
-    assert good.status_code == 200 and good.json() == {"valid": True, "steps": 15}
+    assert good.status_code == 200 and good.json() == {"valid": True, "steps": 17}
 
 
 def test_validate_in_english(admin: TestClient) -> None:

@@ -61,7 +61,7 @@ def test_edit_invalid_fix_save_activate_and_upload(
     fixed["steps"]["main"]["timeout_ms"] = 7000
     page.fill("#ivr-json", json.dumps(fixed, ensure_ascii=False, indent=2))
     page.click("#ivr-validate")
-    expect(page.locator("#ivr-status")).to_have_text("流程校验通过（共 15 步）")
+    expect(page.locator("#ivr-status")).to_have_text("流程校验通过（共 17 步）")
     expect(page.locator("#ivr-errors li")).to_have_count(0)
     page.fill("#ivr-note", "菜单等待延长到7秒")
     page.click("#ivr-save")
