@@ -30,6 +30,7 @@ from core.clock import utcnow
 from core.config import Settings
 from core.customers import service as customers
 from core.customers.models import ContactWindow, Customer
+from core.customers.views import readable_customer
 from core.db import transaction
 from core.errors import DomainError, InvalidFields
 from core.people.models import User
@@ -383,18 +384,7 @@ async def dial_customer(
                 raise deny(
                     request, current, "error.permission_denied", permission=Permission.CUSTOMERS_READ.value
                 )
-            customer = customers.get_customer(session, data.customer_id)
-            if not customers.can_read(
-                session, customer=customer, user_id=current.id, clearance=current.clearance
-            ):
-                raise deny(
-                    request,
-                    current,
-                    "error.above_clearance",
-                    customer_id=customer.id,
-                    confidentiality=customer.confidentiality,
-                    clearance=int(current.clearance),
-                )
+            customer = readable_customer(request, session, current, data.customer_id)
             e164 = _pick_number(customer, data.number, region)
             window = _window_now(customer, utcnow(), settings)
             if window is not None and not data.confirm_quiet_hours:

@@ -158,7 +158,7 @@ def _change_out(change: CustomerRatingChange) -> RatingChangeOut:
     return out
 
 
-def _readable(request: Request, db: Session, current: CurrentUser, customer_id: int) -> Customer:
+def readable_customer(request: Request, db: Session, current: CurrentUser, customer_id: int) -> Customer:
     """The file, if the user may read it; above clearance without a grant: 403, audited."""
     customer = service.get_customer(db, customer_id)
     if not service.can_read(db, customer=customer, user_id=current.id, clearance=current.clearance):
@@ -371,7 +371,7 @@ def create_customer(data: CustomerCreate, db: DB, settings: AppSettings, current
 def get_customer(
     customer_id: int, request: Request, db: DB, settings: AppSettings, current: Reader
 ) -> CustomerOut:
-    customer = _readable(request, db, current, customer_id)
+    customer = readable_customer(request, db, current, customer_id)
     service.record_read(db, customer=customer, actor=current.actor, via="detail")
     return customer_out(customer, current=current, settings=settings)
 
@@ -385,7 +385,7 @@ def update_customer(
     settings: AppSettings,
     current: Editor,
 ) -> CustomerOut:
-    _readable(request, db, current, customer_id)
+    readable_customer(request, db, current, customer_id)
     customer = service.update_customer(
         db, customer_id=customer_id, data=data, actor=current.actor, region_default=settings.phone_region
     )
@@ -401,7 +401,7 @@ def update_customer(
 def change_rating(
     customer_id: int, data: RatingChangeIn, request: Request, db: DB, current: Editor
 ) -> RatingChangeOut:
-    _readable(request, db, current, customer_id)
+    readable_customer(request, db, current, customer_id)
     level = str(data.value).strip()
     if data.field.value == "confidentiality" and level.isdigit() and current.clearance < int(level) <= 3:
         raise InvalidFields.one("value", "validation.above_own_clearance", clearance=int(current.clearance))
@@ -415,6 +415,6 @@ def change_rating(
     summary="The log of grade / credit / 密级 changes (客户信用度变更表)",
 )
 def rating_changes(customer_id: int, request: Request, db: DB, current: Reader) -> list[RatingChangeOut]:
-    customer = _readable(request, db, current, customer_id)
+    customer = readable_customer(request, db, current, customer_id)
     service.record_read(db, customer=customer, actor=current.actor, via="rating_changes")
     return [_change_out(c) for c in service.list_rating_changes(db, customer_id=customer_id)]
