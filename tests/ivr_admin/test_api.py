@@ -3,7 +3,6 @@ conversion, listen), permissions and audit rows."""
 
 from __future__ import annotations
 
-import copy
 import io
 import shutil
 import subprocess
@@ -24,17 +23,8 @@ from ivr.default_flow import DEFAULT_FLOW
 from ivr.models import IvrFlow
 from ivr.service import active_flow
 from tests.conftest import LoginAs
+from tests.ivr.test_flows import flow
 from tests.ivr_admin.conftest import wav_bytes
-
-
-def flow(**changes: Any) -> dict[str, Any]:
-    data = copy.deepcopy(DEFAULT_FLOW)
-    for step_id, step in changes.items():
-        if step is None:
-            del data["steps"][step_id]
-        else:
-            data["steps"][step_id] = step
-    return data
 
 
 def broken_flow() -> dict[str, Any]:
