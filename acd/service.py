@@ -28,12 +28,14 @@ from acd.records.queue_log import QueueConfig
 from acd.records.service import ingest_events, ingest_queue_log
 from acd.state import LiveState
 from acd.translate import Translator
-from core.bus import EventBus
+from core.bus import EventBus, share_in_process
 from core.db import transaction
 
 log = logging.getLogger(__name__)
 EVENT_TOPIC = "acd.event"  # domain events other processes act on (the screen pop: agent_desktop.screen_pop)
 EVENT_TOPIC_TYPES = (AgentRinging,)
+for _type in EVENT_TOPIC_TYPES:
+    share_in_process(_type)  # frozen, only read by the pops: in-process, no copy per subscriber
 MAX_PENDING_RECORDS = 200_000  # events kept while the database is down; beyond, queue_log fills the gap
 
 

@@ -3,8 +3,11 @@ caller's customer files, last calls and open complaints (protocol: ``docs/websoc
 
 Owns the hub's subscription to the bus topic ``acd.event`` (the ACD's domain events, published by
 ``acd.service.AcdService``), the mapping of a ringing member to a user (``pbx_interface``, else full name),
-and the building of the frame in a worker thread (SQLAlchemy is sync) with an audit row ``customer.read``
-per file shown. A pop that cannot be built is logged and counted (``PopStats``); it never stops the hub.
+the building of the frame in a worker thread (SQLAlchemy is sync; a read only transaction, so that it never
+waits for SQLite's write lock, which the ACD's call records hold often) and, once the frame is queued on the
+socket, the audit rows it owes (``customer.read`` per file shown, ``record.by_customer``): batched by
+``AuditWriter``, retried until written, never dropped. A pop that cannot be built is logged and counted
+(``PopStats``); it never stops the hub.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -35,13 +40,27 @@ from core.security.roles import ROLE_CLEARANCE, ROLE_PERMISSIONS, Permission
 if TYPE_CHECKING:
     from agent_desktop.ws import Hub
 
-__all__ = ["TOPIC", "PopStats", "ScreenPop", "build_pop", "find_user"]
+__all__ = [
+    "TOPIC",
+    "AuditWriter",
+    "PopAudit",
+    "PopStats",
+    "ScreenPop",
+    "build_pop",
+    "find_user",
+    "write_audits",
+]
 
 log = logging.getLogger(__name__)
 
 TOPIC = "acd.event"
 RECENT_CALLS = 5
 CALL_WAIT_SECONDS = 0.1  # how long a pop waits for the hub to have relayed the ringing call's record
+AUDIT_BATCH_SECONDS = 0.05  # audit rows gather this long into one transaction
+AUDIT_RETRY_SECONDS = (
+    0.05,
+    2.0,
+)  # a failed batch (database locked or down) is retried, first and longest wait
 
 
 @dataclass
@@ -52,6 +71,85 @@ class PopStats:
     last_ms: float = 0.0
     # From the event reaching this hub to the frame queued on the socket(s): the recent ones, for a p99.
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
+
+
+@dataclass(frozen=True, slots=True)
+class PopAudit:
+    """An audit row a pop owes: ``customer.read`` of a file shown (``code`` set) or ``record.by_customer``
+    of the first file's last calls; ``at`` = when it was read."""
+
+    actor: Actor
+    action: str
+    customer_id: int
+    at: datetime
+    code: str | None = None
+
+
+def write_audits(session_factory: sessionmaker[Session], rows: Sequence[PopAudit]) -> None:
+    """Write pops' audit rows in one transaction, each with the time of its read. Blocking (a thread)."""
+    with transaction(session_factory) as session:
+        for row in rows:
+            if row.action == "customer.read":
+                entry = customers.record_read_of(
+                    session,
+                    customer_id=row.customer_id,
+                    code=row.code or "",
+                    actor=row.actor,
+                    via="screen_pop",
+                )
+            else:
+                entry = contacts.note_by_customer(session, customer_id=row.customer_id, actor=row.actor)
+            entry.at = row.at
+
+
+class AuditWriter:
+    """The audit rows of sent pops, written in batches in a worker thread. ``add`` never waits; a batch that
+    fails (SQLite busy, database down) is kept and retried with a back-off, so no row is ever lost while the
+    process runs; ``drain`` waits until everything added is written."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+        self.pending: list[PopAudit] = []
+        self.written = 0
+        self.batches = 0
+        self.failures = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, rows: Sequence[PopAudit]) -> None:
+        if not rows:
+            return
+        self.pending.extend(rows)
+        self._idle.clear()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="ws-pop-audit")
+
+    async def drain(self) -> None:
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        first, longest = AUDIT_RETRY_SECONDS
+        delay = first
+        try:
+            while self.pending:
+                await asyncio.sleep(AUDIT_BATCH_SECONDS)
+                batch, self.pending = self.pending, []
+                try:
+                    await asyncio.to_thread(write_audits, self.session_factory, batch)
+                except Exception as exc:
+                    self.pending[:0] = batch  # retried, in order, before what came meanwhile
+                    self.failures += 1
+                    log.warning("pop audit rows (%d) not written yet, retrying: %s", len(batch), exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, longest)
+                    continue
+                delay = first
+                self.written += len(batch)
+                self.batches += 1
+        finally:
+            if not self.pending:
+                self._idle.set()
 
 
 def _epoch(value: Any) -> float | None:
@@ -83,10 +181,12 @@ def build_pop(
     region: str = "CN",
     zone: Any = None,
     user_ids: frozenset[int] | None = None,
-) -> tuple[int, dict[str, Any]] | None:
-    """The pop frame for the user the phone belongs to, with that user's id; None when no such user (or
-    not one of ``user_ids``, the users connected here). Blocking: run in a thread. Writes the audit rows."""
+) -> tuple[int, dict[str, Any], list[PopAudit]] | None:
+    """The pop frame for the user the phone belongs to, with that user's id and the audit rows the pop owes
+    (write them with ``write_audits`` once it is sent); None when no such user (or not one of ``user_ids``,
+    the users connected here). Blocking: run in a thread. Reads only."""
     now = utcnow()
+    audits: list[PopAudit] = []
     with transaction(session_factory) as session:
         user = find_user(session, interface=event.interface, member=event.agent)
         if user is None or (user_ids is not None and user.id not in user_ids):
@@ -108,7 +208,7 @@ def build_pop(
                 found = []
         files = []
         for customer in found:
-            customers.record_read(session, customer=customer, actor=actor, via="screen_pop")
+            audits.append(PopAudit(actor, "customer.read", customer.id, now, code=customer.code))
             files.append(
                 {
                     "id": customer.id,
@@ -135,8 +235,9 @@ def build_pop(
             else:
                 reach = contacts.Reach.OWN
             scope = contacts.Scope(user_id=user.id, team_id=user.team_id, reach=reach)
+            audits.append(PopAudit(actor, "record.by_customer", first.id, now))
             for record in contacts.contacts_of_customer(
-                session, customer_id=first.id, scope=scope, actor=actor, limit=RECENT_CALLS
+                session, customer_id=first.id, scope=scope, actor=actor, limit=RECENT_CALLS, audited=False
             ):
                 inbound = isinstance(record, InboundRecord)
                 number = record.caller_number if inbound else record.called_number  # type: ignore[union-attr]
@@ -175,7 +276,7 @@ def build_pop(
             "open_complaints": open_complaints,
             "unknown_caller": not files,
         }
-        return user.id, frame
+        return user.id, frame, audits
 
 
 class ScreenPop:
@@ -184,6 +285,7 @@ class ScreenPop:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.stats = PopStats()
+        self.audits = AuditWriter(hub.app.state.session_factory)
         self._sub: Any = None
         self._building: set[asyncio.Task[None]] = set()
 
@@ -209,12 +311,7 @@ class ScreenPop:
 
     def _targets(self, event: AgentRinging) -> frozenset[int]:
         """The users connected here who might own the ringing phone: no socket, no database work."""
-        ids = set()
-        for conn in self.hub.clients:
-            viewer = conn.viewer
-            if viewer.pbx_interface == event.interface or viewer.user.full_name == event.agent:
-                ids.add(viewer.user.id)
-        return frozenset(ids)
+        return self.hub.phone_users(event.interface, event.agent)
 
     async def _call(self, linkedid: str) -> dict[str, Any] | None:
         """The ringing call's caller number and queue join time."""
@@ -253,9 +350,11 @@ class ScreenPop:
             )
             if built is None:
                 return
-            user_id, frame = built
+            user_id, frame, audits = built
             if self.hub.send_to_user(user_id, frame):
                 self.stats.sent += 1
+            # After the send, whether or not a socket was still there: the files were read for this user.
+            self.audits.add(audits)
             self.stats.last_ms = (time.perf_counter() - started) * 1000
             self.stats.latencies_ms.append(self.stats.last_ms)
         except asyncio.CancelledError:

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import time
 from collections import deque
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, WebSocket
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -69,9 +71,13 @@ SYNC_SECONDS = 1.0
 QUEUE_SIZE = 2000
 LINGER_SECONDS = 30.0
 HISTORY = 10_000
+AUDIT_DRAIN_SECONDS = 10.0
+RELAY_SLICE_SECONDS = 0.005  # the longest the relay works through a backlog before letting others run
 MAX_MESSAGE = 4096  # characters of one client message
 TOPIC = "acd.delta"
+SLOTS = 10  # sync/heartbeat frames go out to a tenth of the sockets per tick: no bursts
 _SECTIONS = {"call": "calls", "queue": "queues", "agent": "agents"}
+_gc_frozen = False  # see Hub._start
 
 
 def _dumps(frame: dict[str, Any]) -> str:
@@ -142,15 +148,27 @@ def live_sessions(
     so their expiry slides as for HTTP requests. Blocking: call from a thread."""
     now = utcnow()
     valid: set[str] = set()
+    slide: list[str] = []
+    # Only the columns needed (no ORM objects: 1,000 sockets must not stall a worker holding the GIL).
+    query = (
+        select(LoginSession.token_hash, LoginSession.expires_at, LoginSession.last_seen_at)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash.in_(list(token_hashes)), User.active.is_(True))
+    )
     with transaction(session_factory) as session:
-        rows = session.scalars(select(LoginSession).where(LoginSession.token_hash.in_(list(token_hashes))))
-        for login in rows:
-            if login.expires_at <= now or not login.user.active:
+        for token_hash, expires_at, last_seen_at in session.execute(query):
+            if expires_at <= now:
                 continue
-            if now - login.last_seen_at > timedelta(minutes=1):
-                login.last_seen_at = now
-                login.expires_at = now + timedelta(hours=session_hours)
-            valid.add(login.token_hash)
+            if now - last_seen_at > timedelta(minutes=1):
+                slide.append(token_hash)
+            valid.add(token_hash)
+        if slide:
+            session.execute(
+                update(LoginSession)
+                .where(LoginSession.token_hash.in_(slide))
+                .values(last_seen_at=now, expires_at=now + timedelta(hours=session_hours))
+                .execution_options(synchronize_session=False)
+            )
     return valid
 
 
@@ -224,13 +242,16 @@ class _Entry:
     delta: Delta
     prev: dict[str, Any] | None
     moved: frozenset[str]
-    texts: dict[bool, str] = field(default_factory=dict)
+    # The frame's text, encoded once for every socket (plain slots: the history holds 10,000 entries, and
+    # fewer objects for the collector to scan means shorter pauses).
+    _text: str | None = None
+    _removal: str | None = None
 
     def text(self, removal: bool) -> str:
-        cached = self.texts.get(removal)
+        cached = self._removal if removal else self._text
         if cached is None:
             d = self.delta
-            cached = self.texts[removal] = _dumps(
+            cached = _dumps(
                 {
                     "type": "delta",
                     "seq": d.seq,
@@ -239,6 +260,10 @@ class _Entry:
                     "data": None if removal else d.data,
                 }
             )
+            if removal:
+                self._removal = cached
+            else:
+                self._text = cached
         return cached
 
 
@@ -256,12 +281,31 @@ class Hub:
         self.names_by_interface: dict[str, set[str]] = {}
         self.history: deque[_Entry] = deque(maxlen=int(getattr(state, "ws_history", HISTORY)))
         self.clients: set[Connection] = set()
+        # Who may see what (ready sockets only), so that a delta goes to the few sockets it concerns rather
+        # than being tested against every one: ``viewers`` every non-empty scope (reset, pbx), ``wide`` the
+        # "all" scopes, ``queue_viewers`` the scopes that see queues, and the own/team scopes by the member
+        # names and phone interfaces of their agents and by the member names whose calls they see.
+        self.viewers: set[Connection] = set()
+        self.wide: set[Connection] = set()
+        self.queue_viewers: set[Connection] = set()
+        self.by_name: dict[str, set[Connection]] = {}
+        self.by_interface: dict[str, set[Connection]] = {}
+        self.by_member: dict[str, set[Connection]] = {}
+        self._slots: list[set[Connection]] = [set() for _ in range(SLOTS)]
+        # Sockets by their user, and the users' phones and names (the screen pop's targets), so that a pop
+        # or a notice does not scan every socket; the sockets owed a snapshot after a burst.
+        self.by_user: dict[int, set[Connection]] = {}
+        self.by_phone: dict[str, set[Connection]] = {}
+        self.by_full_name: dict[str, set[Connection]] = {}
+        self.stale: set[Connection] = set()
+        self._joined = 0
         self.closed = False
         self.snapshots_loaded = 0
         self._sub: Subscription | None = None
         self._starting: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._linger: asyncio.Task[None] | None = None
+        self._checking: asyncio.Task[None] | None = None
         self.linger_seconds = float(getattr(state, "ws_linger_seconds", LINGER_SECONDS))
         self.pops = ScreenPop(self)  # the screen pop (``pop`` frames), started with the hub
         self.notices = Notices(self)  # escalations to the team lead (``notice`` frames)
@@ -271,6 +315,12 @@ class Hub:
     async def join(self, conn: Connection, since: int | None) -> None:
         """Register a client and queue its first frames (snapshot, or the deltas after ``since``)."""
         self.clients.add(conn)
+        viewer = conn.viewer
+        self.by_user.setdefault(viewer.user.id, set()).add(conn)
+        if viewer.pbx_interface:
+            self.by_phone.setdefault(viewer.pbx_interface, set()).add(conn)
+        if viewer.user.full_name:
+            self.by_full_name.setdefault(viewer.user.full_name, set()).add(conn)
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
@@ -283,12 +333,25 @@ class Hub:
         else:
             conn.resume(since)
         conn.ready = True
+        self.index(conn)
+        # Sync and heartbeat frames go out a slot at a time: the sockets are spread over the slots.
+        conn.slot = self._joined % SLOTS
+        self._joined += 1
+        conn.next_beat = asyncio.get_running_loop().time() + self.heartbeat_seconds
+        self._slots[conn.slot].add(conn)
 
     def leave(self, conn: Connection) -> None:
         """Unregister a client; the last one out stops the hub, after ``linger`` seconds (so that a desktop
         reconnecting at once still gets its missed deltas rather than a snapshot). Never waits: it runs in
         the cleanup of a connection that may be being cancelled."""
         self.clients.discard(conn)
+        self.unindex(conn)
+        self._slots[conn.slot].discard(conn)
+        self.stale.discard(conn)
+        viewer = conn.viewer
+        _remove(self.by_user, (viewer.user.id,), conn)
+        _remove(self.by_phone, (viewer.pbx_interface,) if viewer.pbx_interface else (), conn)
+        _remove(self.by_full_name, (viewer.user.full_name,), conn)
         if self.clients or self.closed or self._linger is not None:
             return
         started = self._starting is not None and self._starting.done()
@@ -311,8 +374,10 @@ class Hub:
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
         current = asyncio.current_task()
-        tasks = [t for t in [*self._tasks, self._linger] if t is not None and t is not current]
-        self._tasks, self._linger = [], None
+        tasks = [
+            t for t in [*self._tasks, self._linger, self._checking] if t is not None and t is not current
+        ]
+        self._tasks, self._linger, self._checking = [], None, None
         for task in tasks:
             task.cancel()
         return tasks
@@ -321,11 +386,26 @@ class Hub:
         for task in self._stop():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # The audit rows of the pops already sent are written before the hub goes (bounded: a database
+        # that stays down cannot hold the shutdown; they are logged as not written then).
+        try:
+            async with asyncio.timeout(AUDIT_DRAIN_SECONDS):
+                await self.pops.audits.drain()
+        except TimeoutError:
+            log.error("%d pop audit rows could not be written", len(self.pops.audits.pending))
         if self._sub is not None:
             await self._sub.close()
             self._sub = None
 
     async def _start(self) -> None:
+        global _gc_frozen
+        if not _gc_frozen:
+            # What the app built until now (modules, classes, settings, pools) lives as long as the process:
+            # moved out of the collector's sight once, so that the full collections that come with the
+            # live traffic do not stop the loop for hundreds of ms scanning it (the screen pop's p99).
+            _gc_frozen = True
+            gc.collect()
+            gc.freeze()
         bus = self.app.state.bus
         # Subscribe before the snapshot: whatever the snapshot misses comes through the subscription.
         self._sub = await bus.subscribe(TOPIC, maxsize=max(self.history.maxlen or 0, 1000))
@@ -361,13 +441,89 @@ class Hub:
             if agent.get("interface"):
                 self.names_by_interface.setdefault(agent["interface"], set()).add(name)
 
+    # -- who sees what
+
+    def index(self, conn: Connection) -> None:
+        """File a ready socket under what its scope may see (see ``__init__``)."""
+        if conn.indexed:
+            return
+        conn.indexed = True
+        scope = conn.scope
+        if scope.empty:
+            return
+        self.viewers.add(conn)
+        if scope.everything:
+            self.wide.add(conn)
+            return
+        if scope.queues:
+            self.queue_viewers.add(conn)
+        for name in scope.names:
+            self.by_name.setdefault(name, set()).add(conn)
+        for interface in scope.interfaces:
+            self.by_interface.setdefault(interface, set()).add(conn)
+        for member in conn.members:
+            self.by_member.setdefault(member, set()).add(conn)
+
+    def unindex(self, conn: Connection) -> None:
+        if not conn.indexed:
+            return
+        conn.indexed = False
+        scope = conn.scope
+        self.viewers.discard(conn)
+        self.wide.discard(conn)
+        self.queue_viewers.discard(conn)
+        for index, keys in (
+            (self.by_name, scope.names),
+            (self.by_interface, scope.interfaces),
+            (self.by_member, conn.members),
+        ):
+            _remove(index, keys, conn)
+
+    def reindex_members(self, conn: Connection, old: frozenset[str], new: frozenset[str]) -> None:
+        """A socket's member names changed (an agent moved phones): refile it under the new ones."""
+        if not conn.indexed or conn.scope.everything:
+            return
+        _remove(self.by_member, old - new, conn)
+        for member in new - old:
+            self.by_member.setdefault(member, set()).add(conn)
+
+    def _targets(self, delta: Delta, prev: dict[str, Any] | None, moved: frozenset[str]) -> set[Connection]:
+        """Every ready socket that may see this delta, or saw the record it replaces (a superset: each
+        socket still applies its own scope's rule in ``Connection.relay``)."""
+        kind = delta.kind
+        if kind in ("reset", "pbx"):
+            return set(self.viewers)
+        targets = set(self.wide)
+        if kind == "queue":
+            targets |= self.queue_viewers
+        elif kind == "agent":
+            by_name, by_interface = self.by_name, self.by_interface
+            for record in (delta.data, prev):
+                if record:
+                    targets |= _at(by_name, record.get("name"))
+                    targets |= _at(by_interface, record.get("interface"))
+            for interface in moved:
+                targets |= by_interface.get(interface, _NOBODY)
+        elif kind == "call":
+            by_member = self.by_member
+            for record in (delta.data, prev):
+                if record:
+                    targets |= _at(by_member, record.get("agent"))
+                    for name in record.get("ringing") or ():
+                        targets |= _at(by_member, name)
+        return targets
+
     # -- the relay
 
     async def _relay(self) -> None:
         sub = self._sub
         assert sub is not None
+        clock = time.perf_counter
+        slice_end: float | None = None
         try:
             async for item in sub:
+                if slice_end is None:
+                    slice_end = clock() + RELAY_SLICE_SECONDS
                 if not isinstance(item, Delta):
                     continue
                 try:
@@ -376,6 +532,12 @@ class Hub:
                     log.exception("websocket hub could not relay %r", item)
                 if sub.qsize() == 0:
                     self._flush_stale()
+                    slice_end = None  # the next item comes after a wait
+                elif clock() >= slice_end:
+                    # A backlog is worked through in slices: the ACD, the pops and the senders run in
+                    # between rather than starving behind it.
+                    await asyncio.sleep(0)
+                    slice_end = None
         finally:
             if not self.closed:
                 # The bus went away (the app is stopping): clients reconnect and resume later.
@@ -451,19 +613,23 @@ class Hub:
         self.seq = delta.seq
         entry = _Entry(delta, prev, frozenset(moved))
         self.history.append(entry)
-        for conn in list(self.clients):
-            if conn.ready:
-                conn.relay(entry)
+        for conn in self._targets(delta, prev, entry.moved):
+            conn.relay(entry)
 
     def send_to_user(self, user_id: int, frame: dict[str, Any]) -> int:
         """Queue ``frame`` (no seq) on every open socket of one user; how many sockets got it."""
         text = _dumps(frame)
         sent = 0
-        for conn in list(self.clients):
-            if conn.viewer.user.id == user_id and conn.close_code is None:
+        for conn in list(self.by_user.get(user_id, ())):
+            if conn.close_code is None:
                 conn.send_text(text)
                 sent += 1
         return sent
+
+    def phone_users(self, interface: str, member: str) -> frozenset[int]:
+        """The users connected here whose phone is ``interface`` or whose full name is ``member``."""
+        conns = [*self.by_phone.get(interface, ()), *self.by_full_name.get(member, ())]
+        return frozenset(conn.viewer.user.id for conn in conns)
 
     def entries_since(self, since: int) -> list[_Entry] | None:
         """The relayed entries after ``since``; None when they are not all in the history any more."""
@@ -478,32 +644,53 @@ class Hub:
         return list(history)[since + 1 - first :]
 
     def _flush_stale(self) -> None:
-        for conn in list(self.clients):
-            if conn.ready and conn.stale:
+        if not self.stale:
+            return
+        stale, self.stale = self.stale, set()
+        for conn in stale:
+            if conn.ready and conn.stale and conn in self.clients:
                 conn.send_snapshot()
 
     async def _tick(self) -> None:
+        """Each socket gets a sync every ``sync_seconds`` (when its position is behind) and a heartbeat every
+        ``heartbeat_seconds``, at its own phase: a tenth of the sockets per tick, so that 1,000 sockets
+        never get their frames in one burst. The sessions are checked once per heartbeat period, a slot of
+        sockets at a time too."""
         loop = asyncio.get_running_loop()
-        next_beat = loop.time() + self.heartbeat_seconds
+        period = min(self.sync_seconds, self.heartbeat_seconds)
+        check_due = [loop.time() + self.heartbeat_seconds] * SLOTS
+        tick = 0
         while True:
-            await asyncio.sleep(min(self.sync_seconds, self.heartbeat_seconds))
-            beat = loop.time() >= next_beat
-            if beat:
-                next_beat = loop.time() + self.heartbeat_seconds
+            await asyncio.sleep(period / SLOTS)
             self._flush_stale()
-            if beat:
-                await self._check_sessions()
-            for conn in list(self.clients):
+            now = loop.time()
+            slot = tick % SLOTS
+            checking = self._checking
+            if now >= check_due[slot] and (checking is None or checking.done()):
+                check_due[slot] = now + self.heartbeat_seconds
+                due = [conn for conn in self._slots[slot] if conn.ready]
+                if due:
+                    # In the background: the relay goes on while the database answers.
+                    self._checking = asyncio.create_task(self._check_sessions(due), name="ws-hub-sessions")
+            seq = self.seq
+            sync: str | None = None
+            beat: str | None = None
+            for conn in list(self._slots[slot]):
                 if not conn.ready:
                     continue
-                if beat:
-                    conn.send({"type": "heartbeat", "seq": self.seq, "at": time.time()}, self.seq)
-                elif conn.position < self.seq:
-                    conn.send({"type": "sync", "seq": self.seq}, self.seq)
+                if now >= conn.next_beat:
+                    conn.next_beat = now + self.heartbeat_seconds
+                    if beat is None:
+                        beat = _dumps({"type": "heartbeat", "seq": seq, "at": time.time()})
+                    conn.send_text(beat, seq)
+                elif conn.position < seq:
+                    if sync is None:
+                        sync = _dumps({"type": "sync", "seq": seq})
+                    conn.send_text(sync, seq)
+            tick += 1
 
-    async def _check_sessions(self) -> None:
-        """Close (4401) the sockets whose login ended: logged out, expired, user deactivated."""
-        checked = list(self.clients)  # a client joining meanwhile was checked at its connect
+    async def _check_sessions(self, checked: list[Connection]) -> None:
+        """Close (4401) those of these sockets whose login ended: logged out, expired, user deactivated."""
         hashes = {conn.viewer.token_hash for conn in checked}
         if not hashes:
             return
@@ -521,6 +708,24 @@ class Hub:
         for conn in checked:
             if conn.viewer.token_hash not in valid:
                 conn.kill(CLOSE_NOT_AUTHENTICATED)
+
+
+_NOBODY: frozenset[Connection] = frozenset()
+K = TypeVar("K")
+
+
+def _at(index: dict[str, set[Connection]], key: object) -> AbstractSet[Connection]:
+    found = index.get(key) if isinstance(key, str) else None
+    return _NOBODY if found is None else found
+
+
+def _remove(index: dict[K, set[Connection]], keys: Collection[K], conn: Connection) -> None:
+    for key in keys:
+        conns = index.get(key)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del index[key]
 
 
 def hub_of(app: FastAPI) -> Hub:
@@ -546,6 +751,9 @@ class Connection:
         self.members: frozenset[str] = frozenset()
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(hub.queue_size)
         self.ready = False
+        self.indexed = False  # filed in the hub's indexes (see Hub.index)
+        self.slot = 0
+        self.next_beat = 0.0
         self.stale = False
         self.position = 0  # the last seq this client was told about
         self.close_code: int | None = None
@@ -592,9 +800,14 @@ class Connection:
     def _members(self) -> frozenset[str]:
         return self.scope.member_names(self.hub.names_by_interface)
 
+    def _set_members(self, members: frozenset[str]) -> None:
+        old, self.members = self.members, members
+        if old != members:
+            self.hub.reindex_members(self, old, members)
+
     def send_snapshot(self) -> None:
         hub = self.hub
-        self.members = self._members()
+        self._set_members(self._members())
         self.stale = False
         data = visible_state(self.scope, hub.state, hub.names_by_interface)
         self.send({"type": "snapshot", "seq": hub.seq, "scope": self.scope.name, "data": data}, hub.seq)
@@ -611,8 +824,9 @@ class Connection:
             members = self._members()
             if members != self.members:
                 # Which calls are ours changed without a call delta: a snapshot follows the burst.
-                self.members = members
+                self._set_members(members)
                 self.stale = True
+                self.hub.stale.add(self)
         members = self.members
         if scope.sees(d.kind, d.data, members):
             self.send_text(entry.text(False), d.seq)
@@ -629,7 +843,7 @@ class Connection:
         if entries is None:
             self.send_snapshot()
             return
-        self.members = self._members()
+        self._set_members(self._members())
         for entry in entries:
             self.relay(entry)
         self.send({"type": "sync", "seq": hub.seq}, hub.seq)
@@ -670,8 +884,11 @@ class Connection:
             if scope is None:
                 self.error("error.scope_forbidden", scope=name)
                 return
+            self.hub.unindex(self)
             self.scope = scope
             self.send_snapshot()
+            if self.ready:
+                self.hub.index(self)
         elif kind == "ping":
             self.error("error.ws.bad_fields", type=kind)
         else:

@@ -58,6 +58,7 @@ __all__ = [
     "encode_event",
     "make_bus",
     "register_event",
+    "share_in_process",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,20 @@ def register_event(cls: type[T]) -> type[T]:
         )
     _REGISTRY[name] = cls
     _HINTS.pop(cls, None)
+    return cls
+
+
+_SHARED: set[type] = set()
+
+
+def share_in_process(cls: type[T]) -> type[T]:
+    """Declare a registered event class's instances never changed once published (frozen, and whatever
+    they hold is only read): ``InProcessBus`` then hands the very object to every subscriber, without
+    encoding and decoding it per event. ``RedisBus`` encodes them as ever. For hot topics (the ACD's
+    deltas); subscribers of such events must not mutate them."""
+    if _REGISTRY.get(cls.__name__) is not cls:
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__} is not registered with @register_event")
+    _SHARED.add(cls)
     return cls
 
 
@@ -491,7 +506,8 @@ class _Stream:
 
 class InProcessBus(EventBus):
     """The bus inside one process, asyncio only. Events are still encoded as on the wire, so an
-    unregistered or unserialisable event fails here just as it would with Redis."""
+    unregistered or unserialisable event fails here just as it would with Redis; only the classes declared
+    with ``share_in_process`` travel as the object itself (still refused if unregistered)."""
 
     def __init__(self, *, queue_size: int = DEFAULT_QUEUE_SIZE, maxlen: int = DEFAULT_MAXLEN) -> None:
         super().__init__(queue_size=queue_size, maxlen=maxlen)
@@ -515,7 +531,12 @@ class InProcessBus(EventBus):
 
     async def publish(self, topic: str, event: object) -> None:
         self._check_open()
-        payload = encode_event(event)
+        cls = type(event)
+        payload: object
+        if cls in _SHARED and _REGISTRY.get(cls.__name__) is cls:
+            payload = event
+        else:
+            payload = encode_event(event)
         for sub in self._subs:
             if _topic_matches(sub.topic, topic):
                 sub._offer(payload)

@@ -26,6 +26,7 @@ from core.bus import (
     encode_event,
     make_bus,
     register_event,
+    share_in_process,
 )
 from tests.servers import RedisServer
 
@@ -68,6 +69,16 @@ class SampleGhost:
     """Registered to be encoded, then unregistered to play an event type from a newer producer."""
 
     note: str
+
+
+@share_in_process
+@register_event
+@dataclass(frozen=True)
+class SampleDelta:
+    """A hot event declared immutable once published: in-process subscribers share the object."""
+
+    seq: int
+    data: dict[str, str]
 
 
 AT = datetime(2024, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -203,6 +214,36 @@ async def test_publish_subscribe_round_trip(bus: EventBus) -> None:
     assert got.at == AT and got.at.tzinfo is not None
     assert got.legs[1] == SampleLeg("A0002", Decimal("0.05"))
     assert got is not event  # every subscriber gets its own copy, as it would from Redis
+
+
+async def test_shared_events_reach_in_process_subscribers_as_the_object_and_redis_as_a_copy(
+    bus: EventBus,
+) -> None:
+    topic = unique("acd.delta")
+    event = SampleDelta(7, {"state": "ringing"})
+    async with await bus.subscribe(topic) as first, await bus.subscribe(topic) as second:
+        await bus.publish(topic, event)
+        got = [await next_event(first), await next_event(second)]
+    assert got == [event, event]
+    if isinstance(bus, InProcessBus):
+        assert got[0] is event and got[1] is event  # no encoding, no copy per subscriber
+    else:
+        assert got[0] is not event and got[0] is not got[1]  # the wire format, as ever
+
+
+def test_sharing_needs_a_registered_event_and_unregistered_ones_are_still_refused() -> None:
+    @dataclass(frozen=True)
+    class Loose:
+        x: int
+
+    with pytest.raises(TypeError, match="not registered"):
+        share_in_process(Loose)
+
+    async def publish() -> None:
+        await InProcessBus().publish("x", Loose(1))
+
+    with pytest.raises(TypeError, match="not registered"):
+        asyncio.run(publish())
 
 
 async def test_pattern_subscription(bus: EventBus) -> None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import PurePosixPath
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from acd import events as ev
 from acd.events import CallOutcome, EndedBy
@@ -49,6 +49,7 @@ LEFT_UNANSWERED = {
     "EXITWITHTIMEOUT": CallOutcome.TIMED_OUT,
     "EXITEMPTY": CallOutcome.LEFT_EMPTY_QUEUE,
 }
+PRELOAD_CHUNK = 500  # linkedids per IN (...) query
 NOT_CALLER_NUMBERS = {"", "unknown", "<unknown>", "anonymous", "restricted", "none"}
 
 
@@ -113,12 +114,37 @@ class Recorder:
         self.region = region
         self.stats = IngestStats()
         self.touched: dict[str, PbxCall] = {}
+        # Filled by ``preload``: the calls and the legs (with their attempts) of the linkedids in
+        # ``_known``, so that a batch of events costs a few queries rather than several per event.
+        self._known: set[str] = set()
+        self._calls: dict[str, PbxCall] = {}
+        self._legs_of: dict[str, list[QueueLeg]] = {}
+        self._user_ids: dict[str, int | None] = {}
+
+    def preload(self, linkedids: Iterable[str]) -> None:
+        """Load the calls, legs and ring attempts of these linkedids in a few queries."""
+        wanted = sorted({linkedid for linkedid in linkedids if linkedid} - self._known)
+        session = self.session
+        for start in range(0, len(wanted), PRELOAD_CHUNK):
+            chunk = wanted[start : start + PRELOAD_CHUNK]
+            for call in session.scalars(select(PbxCall).where(PbxCall.linkedid.in_(chunk))):
+                self._calls[call.linkedid] = call
+            legs = session.scalars(
+                select(QueueLeg)
+                .where(QueueLeg.linkedid.in_(chunk))
+                .options(selectinload(QueueLeg.attempts))
+                .order_by(QueueLeg.joined_at, QueueLeg.id)
+            )
+            for leg in legs:
+                self._legs_of.setdefault(leg.linkedid, []).append(leg)
+            self._known.update(chunk)
 
     # --- calls -----------------------------------------------------------------------------------
 
     def call(self, linkedid: str, *, uniqueid: str | None = None, at: datetime | None = None) -> PbxCall:
-        call = self.touched.get(linkedid)
-        if call is None:
+        call = self.touched.get(linkedid) or self._calls.get(linkedid)
+        if call is None and linkedid not in self._known:
+            self.session.flush()  # not preloaded: the database must see what this run added
             call = self.session.scalar(select(PbxCall).where(PbxCall.linkedid == linkedid))
         if call is None:
             call = PbxCall(linkedid=linkedid, direction="inbound")
@@ -161,9 +187,22 @@ class Recorder:
                 return other.members[agent]
         return None
 
+    def _user_id(self, interface: str) -> int | None:
+        if interface not in self._user_ids:
+            self._user_ids[interface] = self.session.scalar(
+                select(User.id).where(User.pbx_interface == interface).limit(1)
+            )
+        return self._user_ids[interface]
+
     # --- legs ------------------------------------------------------------------------------------
 
     def _legs(self, linkedid: str, queue: str) -> list[QueueLeg]:
+        if linkedid in self._known:
+            return sorted(
+                (leg for leg in self._legs_of.get(linkedid, ()) if leg.queue == queue),
+                key=lambda leg: leg.joined_at,
+            )
+        self.session.flush()  # not preloaded: the database must see what this run added
         return list(
             self.session.scalars(
                 select(QueueLeg)
@@ -223,10 +262,17 @@ class Recorder:
 
     def _new_leg(self, call: PbxCall, queue: str, joined: datetime, uniqueid: str | None) -> QueueLeg:
         leg = QueueLeg(
-            call_id=call.id, linkedid=call.linkedid, uniqueid=uniqueid, queue=queue, joined_at=joined
+            call_id=call.id,
+            linkedid=call.linkedid,
+            uniqueid=uniqueid,
+            queue=queue,
+            joined_at=joined,
+            attempts=[],  # known empty: no lazy load later
         )
         self.session.add(leg)
         self.session.flush()
+        if call.linkedid in self._known:
+            self._legs_of.setdefault(call.linkedid, []).append(leg)
         self.stats.legs_created += 1
         return leg
 
@@ -362,13 +408,19 @@ class Recorder:
         """Derive each touched call's summary columns from its legs, and match customer and agent."""
         self.session.flush()
         for call in self.touched.values():
-            legs = list(
-                self.session.scalars(
-                    select(QueueLeg)
-                    .where(QueueLeg.call_id == call.id)
-                    .order_by(QueueLeg.joined_at, QueueLeg.id)
+            if call.linkedid in self._known:
+                legs = sorted(
+                    (leg for leg in self._legs_of.get(call.linkedid, ()) if leg.call_id == call.id),
+                    key=lambda leg: (leg.joined_at, leg.id),
                 )
-            )
+            else:
+                legs = list(
+                    self.session.scalars(
+                        select(QueueLeg)
+                        .where(QueueLeg.call_id == call.id)
+                        .order_by(QueueLeg.joined_at, QueueLeg.id)
+                    )
+                )
             if legs:
                 call.queue = call.queue or legs[0].queue
                 answers = [leg.answered_at for leg in legs if leg.answered_at is not None]
@@ -381,9 +433,7 @@ class Recorder:
                 first_answered = next((leg for leg in legs if leg.answered_at is not None), None)
                 if first_answered is not None:
                     if call.agent_id is None and first_answered.interface:
-                        call.agent_id = self.session.scalar(
-                            select(User.id).where(User.pbx_interface == first_answered.interface).limit(1)
-                        )
+                        call.agent_id = self._user_id(first_answered.interface)
                     config = self.queues.get(first_answered.queue)
                     if call.recording_file is None and config is not None and config.records:
                         # app_queue's MixMonitor names the file after the caller channel
@@ -414,9 +464,12 @@ def ingest_events(
 ) -> IngestStats:
     """Records from the domain events of ``acd.events`` (in the order they happened)."""
     rec = Recorder(session, queues=queues, region=region)
-    for event in events:
-        rec.stats.items += 1
-        _apply_event(rec, event)
+    events = list(events)
+    rec.preload(getattr(event, "linkedid", "") for event in events)
+    with session.no_autoflush:  # the Recorder flushes where it needs ids; a flush per query is waste
+        for event in events:
+            rec.stats.items += 1
+            _apply_event(rec, event)
     return rec.finish()
 
 

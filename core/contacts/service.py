@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import phone
 from core.audit import service as audit
+from core.audit.models import AuditEntry
 from core.audit.service import Actor
 from core.calls.models import PbxCall
 from core.clock import as_utc, day_bounds_utc, utcnow
@@ -478,15 +479,30 @@ def note_export(session: Session, kind: FormKind, *, actor: Actor, count: int, f
     )
 
 
-def contacts_of_customer(
-    session: Session, *, customer_id: int, scope: Scope, actor: Actor, limit: int = 20
-) -> list[InboundRecord | OutboundRecord]:
-    """The customer's latest inbound and outbound calls that the user may see, newest first."""
-    if not _exists(session, "customers", customer_id):
-        raise NotFound(object="customer", id=customer_id)
-    audit.record(
+def note_by_customer(session: Session, *, customer_id: int, actor: Actor) -> AuditEntry:
+    """The trace of reading a customer's calls (``contacts_of_customer`` leaves it unless told not to)."""
+    return audit.record(
         session, actor=actor, action="record.by_customer", object_type="customer", object_id=customer_id
     )
+
+
+def contacts_of_customer(
+    session: Session,
+    *,
+    customer_id: int,
+    scope: Scope,
+    actor: Actor,
+    limit: int = 20,
+    audited: bool = True,
+) -> list[InboundRecord | OutboundRecord]:
+    """The customer's latest inbound and outbound calls that the user may see, newest first.
+
+    ``audited=False``: read only, the caller writes ``note_by_customer`` itself (the screen pop does, after
+    sending the pop, so that a read never waits for the database's write lock)."""
+    if not _exists(session, "customers", customer_id):
+        raise NotFound(object="customer", id=customer_id)
+    if audited:
+        note_by_customer(session, customer_id=customer_id, actor=actor)
     found: list[InboundRecord | OutboundRecord] = []
     for kind in (INBOUND, OUTBOUND):
         query = (

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import phone as phones_
 from core.audit import service as audit
+from core.audit.models import AuditEntry
 from core.audit.service import Actor
 from core.customers.models import (
     ContactWindow,
@@ -115,13 +116,19 @@ def _readable_clause(
 
 
 def record_read(session: Session, *, customer: Customer, actor: Actor, via: str) -> None:
-    audit.record(
+    record_read_of(session, customer_id=customer.id, code=customer.code, actor=actor, via=via)
+
+
+def record_read_of(session: Session, *, customer_id: int, code: str, actor: Actor, via: str) -> AuditEntry:
+    """``record_read`` from the file's id and code alone: for a read audited after its session ended (the
+    screen pop writes its rows after sending the pop)."""
+    return audit.record(
         session,
         actor=actor,
         action="customer.read",
         object_type="customer",
-        object_id=customer.id,
-        detail={"via": via, "code": customer.code},
+        object_id=customer_id,
+        detail={"via": via, "code": code},
     )
 
 

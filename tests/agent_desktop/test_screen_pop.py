@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from acd.events import AgentRinging, CallQueued
@@ -110,6 +111,21 @@ def shifted_until(linkedid: str) -> list[object]:
     return [replace(e, at=e.at + offset) for e in events[: end + 1]]  # type: ignore[type-var,attr-defined]
 
 
+def audit_rows(db: Session, action: str, expected: int, seconds: float = 5.0) -> list[AuditEntry]:
+    """The audit rows of ``action``, once there are ``expected`` (a pop writes them after it is sent, in
+    batches), or whatever there is after ``seconds``; a little longer, so that an extra row would show."""
+    deadline = time.monotonic() + seconds
+    while True:
+        db.expire_all()
+        rows = list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+        if len(rows) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    time.sleep(0.2)
+    db.expire_all()
+    return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
 def read_pops(ws: Any, seconds: float, until: str | None = None) -> list[dict[str, Any]]:
     """The pop frames arriving within ``seconds`` (heartbeats keep ``receive`` from blocking longer)."""
     pops: list[dict[str, Any]] = []
@@ -181,8 +197,7 @@ def test_ringing_pops_the_customer_file_on_that_agent_only(env: Env, db: Session
     assert alice_pops and not {p["linkedid"] for p in alice_pops} & {BOB_FIRST, BOB_SECOND}
     assert all(p["unknown_caller"] for p in alice_pops)
 
-    db.expire_all()
-    reads = db.scalars(select(AuditEntry).where(AuditEntry.action == "customer.read")).all()
+    reads = audit_rows(db, "customer.read", 1)
     assert [(r.user_id, r.object_id, (r.detail or {}).get("via")) for r in reads] == [
         (env.users["bob"].id, str(customer.id), "screen_pop")
     ]
@@ -199,12 +214,13 @@ def test_a_supervisor_sees_the_whole_number_and_the_last_calls_ask_no_socket(env
         boss.receive_json()
         env.feed(events[: end + 1])
         [pop] = read_pops(boss, 5, until="1795400379.5")
+        hub = env.hub()
     assert pop["caller_number"] == phone.display(phone.normalise("13800138003", "CN"), "CN")
     assert [c["name"] for c in pop["customers"]] == ["王芳"]
-    db.expire_all()
-    reads = db.scalars(select(AuditEntry).where(AuditEntry.action == "customer.read")).all()
+    reads = audit_rows(db, "customer.read", 1)
     assert [r.user_id for r in reads] == [env.users["boss"].id]
-    assert env.hub().pops.stats.sent == 1
+    assert hub.pops.stats.sent == 1
+    assert hub.pops.audits.written == 2 and not hub.pops.audits.pending  # the read and its last calls
 
 
 def test_a_failing_pop_is_counted_and_the_hub_goes_on(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -331,3 +347,75 @@ def test_every_ring_pops_once_with_its_latency_recorded(env: Env, db: Session) -
         stats = env.hub().pops.stats
     assert len(stats.latencies_ms) == rounds
     assert all(latency >= 0 for latency in stats.latencies_ms)
+
+
+def ring_bob(env: Env, linkedid: str) -> None:
+    at = utcnow()
+    env.feed(
+        [
+            CallQueued(at, linkedid, linkedid, "support", KNOWN_NUMBER, "李明", 1, 1),
+            AgentRinging(at, linkedid, linkedid, "support", "Bob", "PJSIP/1002", "PJSIP/1002-1", "x"),
+        ]
+    )
+
+
+def test_the_pop_comes_first_and_its_audit_rows_after_even_while_the_database_is_locked(
+    env: Env, db: Session
+) -> None:
+    """The pop only reads: it reaches the desktop while another writer holds SQLite's write lock; the rows
+    it owes (the file read, its last calls) are written once the lock is free, with the time of the read."""
+    customer = add_customer(db, KNOWN_NUMBER)
+    engine = env.app.state.session_factory.kw["bind"]
+    locker = engine.raw_connection()
+    try:
+        with env.client.websocket_connect(f"/ws?token={env.tokens['bob']}") as bob:
+            bob.receive_json()
+            bob.receive_json()
+            locker.cursor().execute("BEGIN IMMEDIATE")  # what the ACD's call-records batch does
+            before = utcnow()
+            ring_bob(env, "9100.1")
+            [pop] = read_pops(bob, 4, until="9100.1")
+            received = utcnow()
+            assert [c["id"] for c in pop["customers"]] == [customer.id]
+            hub = env.hub()
+            db.expire_all()
+            assert db.scalars(select(AuditEntry).where(AuditEntry.action == "customer.read")).all() == []
+            assert hub.pops.audits.pending or hub.pops.audits.written == 0  # owed, not written yet
+            locker.rollback()
+            reads = audit_rows(db, "customer.read", 1)
+            by_customer = audit_rows(db, "record.by_customer", 1)
+    finally:
+        locker.close()
+    assert [(r.user_id, r.object_id, (r.detail or {}).get("via")) for r in reads] == [
+        (env.users["bob"].id, str(customer.id), "screen_pop")
+    ]
+    assert [(r.user_id, r.object_id) for r in by_customer] == [(env.users["bob"].id, str(customer.id))]
+    assert before <= reads[0].at <= received  # when it was read, not when the row could be written
+
+
+def test_a_failed_audit_batch_is_retried_and_no_row_is_lost(
+    env: Env, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_customer(db, KNOWN_NUMBER)
+    real = screen_pop.write_audits
+    calls: list[int] = []
+
+    def flaky(factory: Any, rows: Any) -> None:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        real(factory, rows)
+
+    monkeypatch.setattr(screen_pop, "write_audits", flaky)
+    with env.client.websocket_connect(f"/ws?token={env.tokens['bob']}") as bob:
+        bob.receive_json()
+        bob.receive_json()
+        for n in range(3):
+            ring_bob(env, f"9200.{n}")
+            [pop] = read_pops(bob, 4, until=f"9200.{n}")
+            assert pop["customers"]
+        reads = audit_rows(db, "customer.read", 3)
+        writer = env.hub().pops.audits
+    assert len(reads) == 3 and len({r.id for r in reads}) == 3
+    assert writer.failures == 1 and writer.written == 6 and not writer.pending
+    assert calls[0] <= calls[1]  # the failed rows came back in the next batch

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from acd.ami.frames import parse_capture
 from acd.live import LivePublisher
-from acd.state import LiveState
+from acd.state import Delta, LiveState
 from acd.translate import translate_frames
 from agent_desktop.scopes import Member, Scope, scope_for, scopes_for_role, visible_state
 from agent_desktop.ws import Hub, router
@@ -620,3 +620,55 @@ def test_a_process_without_the_acd_serves_from_the_redis_mirror(tmp_path: Path, 
                 await acd_bus.close()
 
             portal.call(stop_acd)
+
+
+# --------------------------------------------------------------------------- fan-out by scope
+
+
+def test_each_socket_gets_only_its_scope_s_deltas_through_the_hub_s_indexes(env: Env) -> None:
+    """The hub files sockets by what they may see: a delta goes to those sockets only, and each desktop
+    still ends with exactly its scope of the server's state."""
+    events = capture_events()
+    who = ("bob", "lead", "boss", "qa")
+    views = {name: ClientView() for name in who}
+    published: list[int] = []
+
+    async def count_deltas() -> None:
+        published.extend(d.seq for d in env.publisher.deltas_since(start) or ())
+
+    with contextlib.ExitStack() as stack:
+        sockets = {name: stack.enter_context(env.client.websocket_connect(env.url(name))) for name in who}
+        for name, ws in sockets.items():
+            views[name].apply(ws.receive_json())  # hello
+            views[name].apply(ws.receive_json())  # snapshot
+        start = env.state.seq
+        hub: Hub = env.app.state.ws_hub
+        conns = {c.viewer.user.username: c for c in hub.clients}
+        bob, lead, boss, qa = (conns[env.users[name].username] for name in who)
+        assert hub.viewers == {bob, lead, boss} and hub.wide == {boss} and hub.queue_viewers == {lead}
+        assert hub.by_interface["PJSIP/1002"] == {bob, lead} and hub.by_name["Carol"] == {lead}
+        env.feed(events)
+        env.client.portal.call(count_deltas)  # type: ignore[union-attr]
+        for name, ws in sockets.items():
+            while views[name].position < env.state.seq:
+                views[name].apply(ws.receive_json())
+        # Once Bob's phone is known, its member name files Bob's socket (and his lead's) for his calls.
+        assert (
+            bob in hub.by_member["Bob"] and lead in hub.by_member["Bob"] and boss not in hub.by_member["Bob"]
+        )
+        call = {"agent": "Alice", "ringing": ["Dave"]}  # another team's call reaches the "all" scope only
+        delta = Delta(env.state.seq + 1, "call", "x", call)
+        assert hub._targets(delta, None, frozenset()) == {boss}
+    full = env.state.snapshot()
+    index = names_by_interface(full)
+    for name in who:
+        conn = {"bob": bob, "lead": lead, "boss": boss, "qa": qa}[name]
+        assert views[name].state == visible_state(conn.scope, full, index), name
+    assert [d["seq"] for d in views["boss"].deltas] == published  # everything, in order
+    assert 0 < len(views["bob"].deltas) < len(views["lead"].deltas) < len(published)
+    assert views["qa"].deltas == []
+    # Nothing stays filed once the sockets are gone.
+    assert not (
+        hub.viewers or hub.wide or hub.queue_viewers or hub.by_name or hub.by_interface or hub.by_member
+    )
+    assert not (hub.by_user or hub.by_phone or hub.by_full_name or hub.stale)
