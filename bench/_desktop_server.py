@@ -168,7 +168,7 @@ class Stages:
 def main() -> None:
     import uvicorn
 
-    from callcenter.app import create_app
+    from callcenter.app import create_app, server_config
 
     port, out, mode = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     stages = Stages()
@@ -216,8 +216,7 @@ def main() -> None:
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(app, host="127.0.0.1", port=port, log_level="warning")).run()
 
 
 if __name__ == "__main__":

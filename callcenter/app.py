@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import uvicorn
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,6 +90,14 @@ async def _start_ivr(
     await store.seed_default_flow()
     await server.start()
     return server, store
+
+
+def server_config(app: FastAPI, *, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """How the app is served, the same in ``serve``/``demo`` and the desktop benchmark. Desktops' frames are
+    small JSON on a LAN: per-message compression would cost CPU on every frame and ~40 KB per socket."""
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, ws_per_message_deflate=False, access_log=False
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,10 +16,10 @@ from core.security.roles import Role
 def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from callcenter.app import create_app
+    from callcenter.app import create_app, server_config
 
     print(f"serving on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.Server(server_config(create_app(settings), host=settings.host, port=settings.port)).run()
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
