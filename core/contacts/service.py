@@ -263,6 +263,21 @@ def _pbx_call_id(session: Session, linkedid: str | None) -> int | None:
     return session.scalar(select(PbxCall.id).where(PbxCall.linkedid == linkedid))
 
 
+def _fill_from_call(session: Session, kind: FormKind, values: dict[str, Any]) -> None:
+    """An inbound record of a PBX call takes the caller's number (and file) from the call when left blank:
+    an agent sees the number masked and could not type it, yet the form must hold it."""
+    linkedid = values.get("pbx_linkedid")
+    if kind is not INBOUND or not linkedid:
+        return
+    call = session.scalars(select(PbxCall).where(PbxCall.linkedid == linkedid)).first()
+    if call is None:
+        return
+    if values.get("caller_number") is None and call.caller_number:
+        values["caller_number"] = call.caller_number
+    if values.get("customer_id") is None and call.customer_id is not None:
+        values["customer_id"] = call.customer_id
+
+
 # --- writing -------------------------------------------------------------------------------------------
 
 
@@ -271,6 +286,7 @@ def create_record(
 ) -> Any:
     """Files a new form under ``agent_id`` (whose name and 工号 are copied onto it)."""
     values, problems = _prepare(kind, data.model_dump(exclude={"agent_id"}), settings)
+    _fill_from_call(session, kind, values)
     problems += kind.rules(values) + _check_references(session, values)
     if problems:
         raise InvalidFields(*problems)

@@ -168,6 +168,28 @@ def test_pbx_call_is_linked_by_linkedid(login_as: LoginAs, customer: Customer, d
     assert agent.get(f"/api/records/inbound/{later['id']}").json()["pbx_call_id"] == late_call.id
 
 
+def test_caller_number_and_file_come_from_the_call(
+    login_as: LoginAs, customer: Customer, db: Session
+) -> None:
+    # the agent sees the caller's number masked: the record takes it (and the file) from the PBX call
+    db.add(PbxCall(linkedid="1763600500.7", direction="inbound", caller_number="+8613900139077"))
+    db.add(PbxCall(linkedid="1763600500.8", direction="inbound", customer_id=customer.id))
+    db.commit()
+    agent = login_as(Role.AGENT)
+    blank = inbound_payload(None, pbx_linkedid="1763600500.7", caller_number=None)
+    created = agent.post("/api/records/inbound", json=blank)
+    assert created.status_code == 201, created.text
+    stored = db.get(InboundRecord, created.json()["id"])
+    assert stored is not None and stored.caller_number == "+8613900139077"
+    typed = agent.post(
+        "/api/records/inbound",
+        json=inbound_payload(None, pbx_linkedid="1763600500.8", caller_number="13900139078"),
+    )
+    stored = db.get(InboundRecord, typed.json()["id"])
+    assert stored is not None
+    assert (stored.caller_number, stored.customer_id) == ("+8613900139078", customer.id)  # typed one kept
+
+
 def test_seeder_entry_point(db: Session, make_user: MakeUser, customer: Customer) -> None:
     agent = make_user(Role.AGENT, full_name="周敏", agent_number="8200")
     settings = Settings(timezone="Asia/Shanghai")
