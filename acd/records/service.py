@@ -667,9 +667,13 @@ def _apply_queue_log(rec: Recorder, entry: QueueLogEntry) -> bool:
             )
         if verb == "COMPLETEAGENT":
             outcome, ended_by = CallOutcome.ANSWERED, EndedBy.AGENT
-        elif verb == "COMPLETECALLER":
+        elif verb == "COMPLETECALLER" and not (
+            leg.outcome is CallOutcome.TRANSFERRED and leg.transfer_target
+        ):
             outcome, ended_by = CallOutcome.ANSWERED, EndedBy.CALLER
         else:
+            # a transfer; also an AMI Redirect out of the bridge (the desktop's transfer), which app_queue
+            # logs as COMPLETECALLER while the ACD recorded the CallTransferred with its target
             outcome, ended_by = CallOutcome.TRANSFERRED, EndedBy.TRANSFER
         rec.ended(
             leg,

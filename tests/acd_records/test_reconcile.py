@@ -273,3 +273,45 @@ def test_refusal_from_ami_and_from_cdr_is_one_leg(session: Session) -> None:
         ("sales", "refused_at_join", t("02:22:14.420"))
     ]
     assert summarise(session)["refused_at_join"] == {"sales": 1}
+
+
+def test_a_redirect_transfer_stays_transferred_when_queue_log_says_completecaller(session: Session) -> None:
+    # An AMI Redirect out of the queue bridge (the desktop's transfer) is logged by app_queue as
+    # COMPLETECALLER; the CallTransferred the ACD recorded knows better.
+    linkedid = "1795400600.1"
+    common = {"linkedid": linkedid, "uniqueid": linkedid, "queue": "support"}
+    joined = datetime.fromtimestamp(1795400600, UTC)
+    agent = {"agent": "Bob", "interface": "PJSIP/1002"}
+    ingest_events(
+        session,
+        [
+            ev.CallQueued(
+                at=joined, caller_number="13900139001", caller_name=None, position=1, count=1, **common
+            ),
+            ev.CallAnswered(
+                at=joined + timedelta(seconds=3),
+                agent_uniqueid="x.1",
+                wait_seconds=3,
+                ring_seconds=1,
+                **agent,
+                **common,
+            ),
+            ev.CallTransferred(
+                at=joined + timedelta(seconds=50),
+                target_extension="sales",
+                target_context="queues",
+                wait_seconds=3,
+                talk_seconds=47,
+                **agent,
+                **common,
+            ),
+        ],
+    )
+    ingest_queue_log(
+        session,
+        f"1795400600|{linkedid}|support|NONE|ENTERQUEUE||13900139001|1\n"
+        f"1795400603|{linkedid}|support|Bob|CONNECT|3|x.1|1\n"
+        f"1795400650|{linkedid}|support|Bob|COMPLETECALLER|3|47|1\n",
+    )
+    leg = leg_of(session, linkedid, "support")
+    assert (leg.outcome, leg.transfer_target, leg.ended_by) == ("transferred", "sales@queues", "transfer")
