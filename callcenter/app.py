@@ -23,6 +23,7 @@ from core.db import make_engine, make_session_factory
 from core.web import install_error_handlers
 
 if TYPE_CHECKING:
+    from acd.callbacks import CallbackDialer
     from acd.records.queue_log import QueueConfig
     from acd.service import AcdService
     from ivr.server import FastAgiServer
@@ -72,6 +73,16 @@ def _acd_service(
         queue_log=settings.queue_log,
         redis_url=settings.redis_url,
     )
+
+
+def _callback_dialer(
+    settings: Settings, session_factory: sessionmaker[Session], acd: AcdService
+) -> CallbackDialer:
+    from acd.callbacks import CallbackDialer
+
+    dialer = CallbackDialer(session_factory, acd, context=settings.outbound_context)
+    dialer.start()
+    return dialer
 
 
 async def _start_ivr(
@@ -130,10 +141,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.acd = acd
         if acd is not None:
             await acd.start()
+        # the ACD dials the IVR's call-back requests when an agent of their queue is free
+        callbacks = _callback_dialer(settings, app.state.session_factory, acd) if acd is not None else None
+        app.state.callbacks = callbacks
         try:
             yield
         finally:
             # reverse order: the simulator hangs up its callers in the IVR before the IVR stops
+            if callbacks is not None:
+                await callbacks.stop()
             if acd is not None:
                 await acd.close()
             if simulator is not None:
