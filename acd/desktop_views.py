@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, cast
 
@@ -81,6 +82,7 @@ class SessionOut(BaseModel):
     interface: str | None
     pause_reasons: list[str]
     queues: list[str]  # the queues the PBX has (live state)
+    allowed_queues: list[str]  # those this agent's skills allow (settings.queue_skills)
     my_queues: list[str]  # those the PBX says this agent is logged in to
     state: str | None
     agent: DesktopAgentOut | None
@@ -138,6 +140,21 @@ def _acd(request: Request) -> AcdService:
 
 def _softphone(request: Request) -> Softphone | None:
     return cast(Softphone | None, getattr(request.app.state, "softphone", None))
+
+
+async def _skills(request: Request, current: CurrentUser) -> set[str]:
+    def load() -> set[str]:
+        with session_factory_of(request)() as session:
+            user = session.get(User, current.id)
+            assert user is not None
+            return {s.skill_code for s in user.skills}
+
+    return await asyncio.to_thread(load)
+
+
+def allowed_queues(queues: Iterable[str], skills: set[str], queue_skills: Mapping[str, str]) -> list[str]:
+    """The queues an agent may log in to: those needing no skill, and those needing one the agent has."""
+    return sorted(q for q in queues if queue_skills.get(q) is None or queue_skills[q] in skills)
 
 
 async def _member(request: Request, current: CurrentUser) -> Member:
@@ -198,6 +215,9 @@ async def session_info(request: Request, current: DesktopUser, settings: AppSett
         interface=member.interface,
         pause_reasons=settings.pause_reasons,
         queues=sorted(snapshot["queues"]),
+        allowed_queues=allowed_queues(
+            snapshot["queues"], await _skills(request, current), settings.queue_skills
+        ),
         my_queues=sorted((agent or {}).get("queues", {})),
         state=(agent or {}).get("state"),
         agent=DesktopAgentOut(**view) if view is not None else None,
@@ -218,8 +238,19 @@ async def session_info(request: Request, current: DesktopUser, settings: AppSett
 
 
 @router.post("/queues/login", response_model=QueuesOut, summary="Log my phone in to queues (QueueAdd)")
-async def queues_login(data: QueuesIn, request: Request, current: DesktopUser) -> QueuesOut:
+async def queues_login(
+    data: QueuesIn, request: Request, current: DesktopUser, settings: AppSettings
+) -> QueuesOut:
     service = _acd(request)
+    allowed = allowed_queues(data.queues, await _skills(request, current), settings.queue_skills)
+    for index, queue in enumerate(data.queues):
+        if queue not in allowed:
+            raise InvalidFields.one(
+                ("queues", index),
+                "validation.queue_needs_skill",
+                queue=queue,
+                skill=settings.queue_skills[queue],
+            )
     member = await _member(request, current)
     softphone = _softphone(request)
     if softphone is not None:

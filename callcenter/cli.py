@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter import migrate, seed
+    from callcenter.simulated_pbx import SKILL_QUEUES
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
@@ -64,6 +65,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             "ami_secret": settings.ami_secret or "demo",
             "queue_log": settings.queue_log or settings.data_dir / "queue_log",  # the simulator writes it
             "agi_port": settings.agi_port or 4573,  # the IVR, as Asterisk's dialplan expects it
+            # the seeded skills → the simulated queues: an agent chooses among the queues its skills allow
+            "queue_skills": settings.queue_skills or {q: skill for skill, q in SKILL_QUEUES.items()},
         }
     )
     print(f"live queue view: http://{settings.host}:{settings.port}/#/live (team leads and supervisors)")

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default={"投诉处理部": "1900", "技术支持部": "1901", "财务部": "1902"},
         description="Departments a call can be transferred to: name → extension (JSON).",
     )
+    queue_skills: dict[str, str] = Field(
+        default={},
+        description="Queue → the skill an agent needs to log in to it (JSON); other queues: open to all.",
+    )
     agi_host: str = Field(default="127.0.0.1", description="Where the IVR's FastAGI server listens.")
     agi_port: int | None = Field(
         default=None,

@@ -247,7 +247,7 @@ function renderQueues(d) {
   const agent = myAgent(d);
   const mine = agent ? Object.keys(agent.queues || {}) : d.session.my_queues || [];
   d.queuesShown = [...mine].sort().join(',');
-  const all = [...new Set([...(d.session.queues || []), ...mine])].sort();
+  const all = [...new Set([...(d.session.allowed_queues || d.session.queues || []), ...mine])].sort();
   d.queuesBox.replaceChildren(el('legend', {}, t('ui.desk.my_queues')),
     ...(all.length ? all.map((q) => el('label', { class: 'queue-toggle' },
       el('input', { type: 'checkbox', role: 'switch', name: 'queue', value: q, 'data-queue': q, checked: mine.includes(q),

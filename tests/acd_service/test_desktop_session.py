@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx2 as httpx
 from sqlalchemy.orm import Session
 
+from acd.desktop_views import allowed_queues
 from callcenter.app import create_app
 from callcenter.models import load_all_models
 from core.config import Settings
@@ -19,6 +20,12 @@ from tests.acd_link.helpers import until
 from tests.live import free_port
 
 PASSWORD = "pw-12345678"
+
+
+def test_allowed_queues_follow_the_skills() -> None:
+    needs = {"vip": "vip_service", "billing": "billing"}
+    assert allowed_queues(["support", "vip", "billing"], {"billing"}, needs) == ["billing", "support"]
+    assert allowed_queues(["support", "vip"], set(), {}) == ["support", "vip"]  # no mapping: all open
 
 
 async def test_agent_logs_in_pauses_resumes_and_logs_out(tmp_path: Path) -> None:
@@ -83,6 +90,19 @@ async def test_agent_logs_in_pauses_resumes_and_logs_out(tmp_path: Path) -> None
             await until(lambda: agent()["state"] == "paused" and agent()["reason"] == "就餐", 5.0)  # type: ignore[index]
             assert (await client.post("/api/desktop/unpause")).status_code == 204
             await until(lambda: agent()["state"] == "available", 5.0)  # type: ignore[index]
+
+            # Queues within the agent's skills: "vip" needs a skill 王芳 has not got.
+            app.state.settings.queue_skills = {"vip": "vip_service", "support": "general"}
+            info = (await client.get("/api/desktop/session")).json()
+            assert "support" in info["queues"]
+            assert info["allowed_queues"] == [q for q in info["queues"] if q != "support"]
+            app.state.settings.queue_skills = {"vip": "vip_service"}
+            info = (await client.get("/api/desktop/session")).json()
+            assert info["allowed_queues"] == info["queues"]
+            needs = await client.post("/api/desktop/queues/login", json={"queues": ["support", "vip"]})
+            assert needs.status_code == 422
+            assert needs.json()["fields"][0]["loc"] == ["queues", 1]
+            assert "vip_service" in needs.json()["fields"][0]["message"]
 
             # The PBX's refusal reaches the agent with the PBX's own words.
             refused = await client.post("/api/desktop/queues/login", json={"queues": ["no-such-queue"]})
