@@ -7,15 +7,16 @@ wrap-up; the longest idle first), claims the request with a conditional UPDATE (
 only one tick of one process wins it) and originates agent-first (``acd.commands.originate_outbound``: the
 agent's phone rings, then the outbound dialplan dials the customer).
 
-Outcome: answered → ``done``; busy / no answer / a PBX error → back to ``pending`` for a retry after
-``retry_delay``; after ``max_attempts`` attempts → given up (``FAILED_STATUS``). A PBX that is down costs
-nothing: nothing is claimed while the link is down, and an Originate refused for lack of a link puts the
-request back without counting an attempt. A request left ``dialling`` by a process that died is put back to
-``pending`` after ``stale_after`` seconds.
+Outcome, on the request's own columns: each attempt counts in ``attempts``; answered → ``done`` with the
+agent (``agent_id``, ``agent_name``) and ``done_at``; busy / no answer / a PBX error → back to ``pending``
+with ``next_attempt_at`` = now + ``retry_delay``; the ``max_attempts``-th attempt unanswered → ``failed``
+with ``done_at``. A request is due when pending and its ``next_attempt_at`` is unset or past. A PBX that is
+down costs nothing: nothing is claimed while the link is down, and an Originate refused for lack of a link
+puts the request back without counting an attempt. A request left ``dialling`` by a process that died is
+put back to ``pending`` after ``stale_after`` seconds.
 
-The request table has no columns for attempts, retry time or the agent (yet): each attempt is an audit row
-(``callback.attempt`` on ``ivr_callback_request``, detail: attempt, outcome, agent, interface, uniqueid),
-which is where the attempt count, the time of the last try and the agent who took the call are read from.
+Each attempt also leaves an audit row (``callback.attempt`` on ``ivr_callback_request``, detail: attempt,
+outcome, agent, interface, uniqueid) as the trail; nothing reads it back.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd import commands
@@ -37,7 +38,6 @@ from acd.call_control import dial_string
 from acd.commands import ORIGINATE_GRACE, OriginateOutcome, PbxError, PbxNotConnected
 from acd.state import AVAILABLE, effective_agent_state
 from core.audit import service as audit
-from core.audit.models import AuditEntry
 from core.clock import utcnow
 from core.db import transaction
 from core.people.models import User
@@ -51,9 +51,6 @@ T = TypeVar("T")
 
 ATTEMPT_ACTION = "callback.attempt"
 OBJECT_TYPE = "ivr_callback_request"
-# The request model has no "failed" status yet: a request given up on is closed as cancelled (the audit
-# rows say why: the last attempt's detail has ``gave_up: true``).
-FAILED_STATUS = CallbackStatus.CANCELLED
 PBX_ERROR = "pbx_error"  # outcome of an attempt whose Originate timed out or lost the link
 
 
@@ -80,22 +77,6 @@ class DialResult:
 # --- database work (synchronous, run in a worker thread) -------------------------------------------------
 
 
-def _attempts(session: Session, ids: list[int]) -> dict[int, tuple[int, datetime]]:
-    """Per request: attempts made and the time of the last one."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(AuditEntry.object_id, func.count(), func.max(AuditEntry.at))
-        .where(
-            AuditEntry.action == ATTEMPT_ACTION,
-            AuditEntry.object_type == OBJECT_TYPE,
-            AuditEntry.object_id.in_([str(i) for i in ids]),
-        )
-        .group_by(AuditEntry.object_id)
-    ).all()
-    return {int(object_id): (count, last) for object_id, count, last in rows if object_id is not None}
-
-
 def release_stale(session: Session, *, before: datetime) -> int:
     """``dialling`` requests claimed before ``before`` (their dialer died) go back to ``pending``."""
     result = session.execute(
@@ -110,29 +91,30 @@ def release_stale(session: Session, *, before: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def due_requests(session: Session, *, now: datetime, retry_delay: timedelta, limit: int) -> list[DueRequest]:
-    """Pending requests, oldest first, whose last attempt (if any) is at least ``retry_delay`` old."""
+def due_requests(session: Session, *, now: datetime, limit: int) -> list[DueRequest]:
+    """Pending requests, oldest first, with no retry time or one that has come."""
     rows = session.scalars(
         select(IvrCallbackRequest)
-        .where(IvrCallbackRequest.status == CallbackStatus.PENDING)
+        .where(
+            IvrCallbackRequest.status == CallbackStatus.PENDING,
+            or_(IvrCallbackRequest.next_attempt_at.is_(None), IvrCallbackRequest.next_attempt_at <= now),
+        )
         .order_by(IvrCallbackRequest.requested_at, IvrCallbackRequest.id)
         .limit(limit)
     ).all()
-    tries = _attempts(session, [row.id for row in rows])
-    due = []
-    for row in rows:
-        count, last = tries.get(row.id, (0, None))
-        if last is not None and last + retry_delay > now:
-            continue
-        due.append(DueRequest(row.id, row.caller, row.queue, row.customer_id, count))
-    return due
+    return [DueRequest(row.id, row.caller, row.queue, row.customer_id, row.attempts) for row in rows]
 
 
 def claim(session: Session, *, request_id: int, now: datetime) -> bool:
-    """``pending`` → ``dialling``; True for the one caller whose UPDATE changed the row."""
+    """``pending`` → ``dialling``; True for the one caller whose UPDATE changed the row. Still due: another
+    process may have tried it (and set a retry time) since it was read."""
     result = session.execute(
         update(IvrCallbackRequest)
-        .where(IvrCallbackRequest.id == request_id, IvrCallbackRequest.status == CallbackStatus.PENDING)
+        .where(
+            IvrCallbackRequest.id == request_id,
+            IvrCallbackRequest.status == CallbackStatus.PENDING,
+            or_(IvrCallbackRequest.next_attempt_at.is_(None), IvrCallbackRequest.next_attempt_at <= now),
+        )
         .values(status=CallbackStatus.DIALLING, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -158,12 +140,22 @@ def agent_user_id(session: Session, *, interface: str) -> int | None:
     return session.scalar(select(User.id).where(User.extension == extension).order_by(User.id).limit(1))
 
 
-def record_attempt(session: Session, *, result: DialResult, at: datetime, gave_up: bool) -> None:
-    """The request's new status and the attempt's audit row (with the agent who took it)."""
+def record_attempt(
+    session: Session, *, result: DialResult, at: datetime, gave_up: bool, retry_delay: timedelta
+) -> None:
+    """The attempt on the request (count, next try or close, the agent who took it) and its audit row."""
+    agent_id = agent_user_id(session, interface=result.interface)
+    values: dict[str, Any] = {"status": result.status, "attempts": result.attempt, "updated_at": at}
+    if result.status == CallbackStatus.PENDING:
+        values["next_attempt_at"] = at + retry_delay
+    else:  # done or failed: closed
+        values.update(next_attempt_at=None, done_at=at)
+        if result.status == CallbackStatus.DONE:
+            values.update(agent_id=agent_id, agent_name=result.agent[:100])
     session.execute(
         update(IvrCallbackRequest)
         .where(IvrCallbackRequest.id == result.request_id)
-        .values(status=result.status, updated_at=at)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     detail: dict[str, Any] = {
@@ -172,7 +164,7 @@ def record_attempt(session: Session, *, result: DialResult, at: datetime, gave_u
         "status": result.status.value,
         "agent": result.agent,
         "interface": result.interface,
-        "agent_id": agent_user_id(session, interface=result.interface),
+        "agent_id": agent_id,
         "uniqueid": result.uniqueid,
     }
     if gave_up:
@@ -185,7 +177,7 @@ def record_attempt(session: Session, *, result: DialResult, at: datetime, gave_u
         object_id=result.request_id,
         detail=detail,
     )
-    entry.at = at  # the dialer's clock: the retry delay is measured from it
+    entry.at = at  # the dialer's clock, as on the request
 
 
 # --- choosing an agent ---------------------------------------------------------------------------------
@@ -271,7 +263,7 @@ class CallbackDialer:
             released = release_stale(session, before=stale_before)
             if released:
                 log.warning("%d call-back requests left dialling were put back to pending", released)
-            return due_requests(session, now=now, retry_delay=self.retry_delay, limit=self.batch)
+            return due_requests(session, now=now, limit=self.batch)
 
         due = await self._in_db(load)
         if not due:
@@ -334,7 +326,7 @@ class CallbackDialer:
         if outcome == OriginateOutcome.ANSWERED:
             status, gave_up = CallbackStatus.DONE, False
         elif attempt >= self.max_attempts:
-            status, gave_up = FAILED_STATUS, True
+            status, gave_up = CallbackStatus.FAILED, True
         else:
             status, gave_up = CallbackStatus.PENDING, False
         done = DialResult(request.id, agent, interface, outcome, status, attempt, uniqueid)
@@ -349,7 +341,13 @@ class CallbackDialer:
                 result, at, gave_up = self._unrecorded[0]
                 try:
                     await self._in_db(
-                        functools.partial(record_attempt, result=result, at=at, gave_up=gave_up)
+                        functools.partial(
+                            record_attempt,
+                            result=result,
+                            at=at,
+                            gave_up=gave_up,
+                            retry_delay=self.retry_delay,
+                        )
                     )
                 except Exception:
                     log.exception("call-back %d: outcome not recorded; retried next tick", result.request_id)

@@ -37,6 +37,7 @@ class CallbackStatus(StrEnum):
     DIALLING = "dialling"
     DONE = "done"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # the dialer gave up after its maximum of attempts
 
 
 class IvrFlow(Base):
@@ -88,10 +89,14 @@ class IvrSession(Base):
 
 
 class IvrCallbackRequest(Base, TimestampMixin):
-    """A caller asked to be called back (out of hours, or instead of waiting); the ACD dials it later."""
+    """A caller asked to be called back (out of hours, or instead of waiting); the ACD dials it later
+    (``acd.callbacks``): the attempts made, when the next one is due, and who took the answered call."""
 
     __tablename__ = "ivr_callback_requests"
-    __table_args__ = (Index("ix_ivr_callback_requests_status_requested", "status", "requested_at"),)
+    __table_args__ = (
+        Index("ix_ivr_callback_requests_status_requested", "status", "requested_at"),
+        Index("ix_ivr_callback_requests_status_next_attempt", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -103,6 +108,11 @@ class IvrCallbackRequest(Base, TimestampMixin):
     reason: Mapped[CallbackReason] = mapped_column(enum_type(CallbackReason))
     status: Mapped[CallbackStatus] = mapped_column(enum_type(CallbackStatus), default=CallbackStatus.PENDING)
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column()  # a retry is due then (None: at once)
+    agent_name: Mapped[str | None] = mapped_column(String(100))  # the agent who took the answered call
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    done_at: Mapped[datetime | None] = mapped_column()  # closed: done, failed or cancelled
 
 
 class SurveyResult(Base):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from core.complaints.models import Complaint
 from core.customers.models import Customer, CustomerGrade, CustomerPhone
 from core.errors import NotFound
@@ -40,6 +41,8 @@ GRADE_PRIORITY: dict[CustomerGrade, int] = {
 }
 CUSTOMER_CODE_PREFIX = "C"
 CASE_PREFIX = "TS"
+# a call-back request in one of these is closed: nothing dials it again
+CLOSED_CALLBACK_STATUSES = frozenset({CallbackStatus.DONE, CallbackStatus.FAILED, CallbackStatus.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -252,10 +255,18 @@ def pending_callbacks(
 
 
 def set_callback_status(session: Session, *, request_id: int, status: CallbackStatus) -> IvrCallbackRequest:
+    """Set a request's status by hand; a closed one (done, failed, cancelled) gets its ``done_at``, one put
+    back to pending is due at once."""
     row = session.get(IvrCallbackRequest, request_id)
     if row is None:
         raise NotFound()
     row.status = status
+    if status in CLOSED_CALLBACK_STATUSES:
+        row.done_at = row.done_at or utcnow()
+    else:
+        row.done_at = None
+        if status == CallbackStatus.PENDING:
+            row.next_attempt_at = None
     session.flush()
     return row
 

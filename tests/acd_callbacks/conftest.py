@@ -97,7 +97,15 @@ class Bench:
             assert row is not None
             return row.status
 
+    def row(self, request_id: int) -> IvrCallbackRequest:
+        """The request as stored (detached: its columns are loaded)."""
+        with Session(self.app.state.engine, expire_on_commit=False) as session:
+            row = session.get(IvrCallbackRequest, request_id)
+            assert row is not None
+            return row
+
     def attempts(self, request_id: int) -> list[dict[str, Any]]:
+        """The attempts' audit trail (the dialer writes it, never reads it)."""
         with Session(self.app.state.engine) as session:
             query = (
                 select(AuditEntry)

@@ -128,6 +128,12 @@ async def test_callback_after_an_unanswered_wait(
     with factory() as session:
         assert pending_callbacks(session) == []
         assert session.scalars(select(IvrCallbackRequest.status)).all() == [CallbackStatus.DONE]
+        closed = session.scalars(select(IvrCallbackRequest)).one()
+        assert closed.done_at is not None  # closed by hand: when
+    with transaction(factory) as session:
+        reopened = set_callback_status(session, request_id=closed.id, status=CallbackStatus.PENDING)
+        assert (reopened.done_at, reopened.next_attempt_at) == (None, None)  # due again at once
+        assert [r.id for r in pending_callbacks(session)] == [closed.id]
 
 
 async def test_callback_declined(server: FastAgiServer, factory: sessionmaker[Session]) -> None:
