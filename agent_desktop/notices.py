@@ -13,8 +13,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from agent_desktop.scopes import scopes_for_role
 from core.escalations.events import NOTICE_TOPIC, EscalationRaised
+from core.escalations.service import inbox_team
 from core.security.roles import Permission, has_permission
 
 if TYPE_CHECKING:
@@ -28,9 +28,8 @@ def handles_escalation(user: CurrentUser, team_id: int | None) -> bool:
     """A team lead takes its own team's escalations; a role that sees every team takes them all."""
     if not has_permission(user.role, Permission.ESCALATIONS_HANDLE):
         return False
-    if "all" in scopes_for_role(user.role):
-        return True
-    return team_id is not None and user.team_id == team_id
+    team = inbox_team(user.role, user.team_id)
+    return team is None or team == team_id
 
 
 def escalation_frame(event: EscalationRaised) -> dict[str, Any]:

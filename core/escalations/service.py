@@ -20,6 +20,7 @@ from core.errors import InvalidFields, InvalidTransition, NotFound, PermissionDe
 from core.escalations.events import EscalationRaised
 from core.escalations.models import Escalation, EscalationStatus
 from core.people.models import User
+from core.security.roles import Role
 
 __all__ = [
     "TRANSITIONS",
@@ -123,6 +124,14 @@ def get_escalation(session: Session, escalation_id: int) -> Escalation:
     if escalation is None:
         raise NotFound(object="escalation", id=escalation_id)
     return escalation
+
+
+def inbox_team(role: Role, team_id: int | None) -> int | None:
+    """Whose escalations a role handles: a team lead its own team's (a lead without a team: none, -1);
+    every other role that handles escalations, every team (None). The inbox and the live notices use it."""
+    if role is not Role.TEAM_LEAD:
+        return None
+    return team_id if team_id is not None else -1
 
 
 def _scoped(query: Select[Escalation], team_id: int | None) -> Select[Escalation]:

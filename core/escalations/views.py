@@ -17,7 +17,7 @@ from core.escalations import service
 from core.escalations.events import NOTICE_TOPIC, EscalationRaised
 from core.escalations.models import Escalation, EscalationStatus
 from core.escalations.schemas import EscalationClose, EscalationCreate, EscalationOut
-from core.security.roles import Permission, Role
+from core.security.roles import Permission
 from core.web import DB, AppSettings, CurrentUser, Page, PageParams, deny, require
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,7 @@ def escalation_out(escalation: Escalation, current: CurrentUser, region: str) ->
 
 
 def _team_scope(current: CurrentUser) -> int | None:
-    """A team lead's inbox is its own team's (a lead without a team sees nothing); others see all."""
-    if current.role is not Role.TEAM_LEAD:
-        return None
-    return current.team_id if current.team_id is not None else -1
+    return service.inbox_team(current.role, current.team_id)
 
 
 def _in_scope(request: Request, db: DB, current: CurrentUser, escalation_id: int) -> Escalation:
