@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, cast
 
@@ -142,29 +143,39 @@ def _softphone(request: Request) -> Softphone | None:
     return cast(Softphone | None, getattr(request.app.state, "softphone", None))
 
 
-async def _skills(request: Request, current: CurrentUser) -> set[str]:
-    def load() -> set[str]:
-        with session_factory_of(request)() as session:
-            user = session.get(User, current.id)
-            assert user is not None
-            return {s.skill_code for s in user.skills}
-
-    return await asyncio.to_thread(load)
-
-
-def allowed_queues(queues: Iterable[str], skills: set[str], queue_skills: Mapping[str, str]) -> list[str]:
+def allowed_queues(
+    queues: Iterable[str], skills: Collection[str], queue_skills: Mapping[str, str]
+) -> list[str]:
     """The queues an agent may log in to: those needing no skill, and those needing one the agent has."""
     return sorted(q for q in queues if queue_skills.get(q) is None or queue_skills[q] in skills)
 
 
-async def _member(request: Request, current: CurrentUser) -> Member:
-    def load() -> Member:
+@dataclass(frozen=True)
+class _Agent:
+    """The acting user as the desktop needs them, read once per request."""
+
+    pbx_interface: str | None
+    full_name: str
+    skills: frozenset[str]
+
+    @property
+    def member(self) -> Member:
+        return member_of(pbx_interface=self.pbx_interface, full_name=self.full_name)  # NoPhone without one
+
+
+async def _agent(request: Request, current: CurrentUser) -> _Agent:
+    def load() -> _Agent:
         with session_factory_of(request)() as session:
             user = session.get(User, current.id)
             assert user is not None
-            return member_of(pbx_interface=user.pbx_interface, full_name=user.full_name)
+            skills = frozenset(s.skill_code for s in user.skills)
+            return _Agent(user.pbx_interface, user.full_name, skills)
 
     return await asyncio.to_thread(load)
+
+
+async def _member(request: Request, current: CurrentUser) -> Member:
+    return (await _agent(request, current)).member
 
 
 async def _audit(
@@ -205,7 +216,8 @@ def _linkedid(body: CallRefIn | None, query: str | None) -> str | None:
 @router.get("/session", response_model=SessionOut, summary="The agent's queues, state, call and options")
 async def session_info(request: Request, current: DesktopUser, settings: AppSettings) -> SessionOut:
     service: AcdService | None = getattr(request.app.state, "acd", None)
-    member = await _member(request, current)
+    me = await _agent(request, current)
+    member = me.member
     snapshot = service.state.snapshot() if service is not None else {"agents": {}, "calls": {}, "queues": {}}
     agent = call_control.find_agent(snapshot["agents"], member)
     call = snapshot["calls"].get((agent or {}).get("call") or "")
@@ -215,9 +227,7 @@ async def session_info(request: Request, current: DesktopUser, settings: AppSett
         interface=member.interface,
         pause_reasons=settings.pause_reasons,
         queues=sorted(snapshot["queues"]),
-        allowed_queues=allowed_queues(
-            snapshot["queues"], await _skills(request, current), settings.queue_skills
-        ),
+        allowed_queues=allowed_queues(snapshot["queues"], me.skills, settings.queue_skills),
         my_queues=sorted((agent or {}).get("queues", {})),
         state=(agent or {}).get("state"),
         agent=DesktopAgentOut(**view) if view is not None else None,
@@ -242,7 +252,8 @@ async def queues_login(
     data: QueuesIn, request: Request, current: DesktopUser, settings: AppSettings
 ) -> QueuesOut:
     service = _acd(request)
-    allowed = allowed_queues(data.queues, await _skills(request, current), settings.queue_skills)
+    me = await _agent(request, current)
+    allowed = allowed_queues(data.queues, me.skills, settings.queue_skills)
     for index, queue in enumerate(data.queues):
         if queue not in allowed:
             raise InvalidFields.one(
@@ -251,7 +262,7 @@ async def queues_login(
                 queue=queue,
                 skill=settings.queue_skills[queue],
             )
-    member = await _member(request, current)
+    member = me.member
     softphone = _softphone(request)
     if softphone is not None:
         # Demo: the person at this desktop answers the simulated phone, not the traffic model.
