@@ -43,6 +43,9 @@ ROUTER_MODULES = (
     "acd.wallboard_views",
     "core.escalations.views",
     "ivr.views",
+    "recording.views",
+    "qa.views",
+    "reports.views",
     "agent_desktop.ws",
     "agent_desktop.my_day",
     "agent_desktop.views",  # last: it serves the UI at "/"

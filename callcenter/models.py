@@ -16,6 +16,9 @@ MODEL_MODULES = (
     "core.escalations.models",
     "acd.records.models",
     "ivr.models",
+    "recording.models",
+    "qa.models",
+    "reports.models",
 )
 
 

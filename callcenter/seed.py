@@ -123,6 +123,7 @@ def _seed_people(session: Session, rng: random.Random, password_hash: str) -> li
         (Role.QA_INSPECTOR, "qa", chinese_name(rng), "9101"),
         (Role.COMPLAINTS_OFFICER, "complaints", chinese_name(rng), "9201"),
         (Role.INFO_OFFICER, "info", chinese_name(rng), "9301"),
+        (Role.QA_LEAD, "qalead", "周敏", "9102"),  # a fixed name: the seeded names after it stay the same
     ]
     for role, username, name, number in back_office:
         session.add(_user(role, username, name, password_hash, agent_number=number, position=None))

@@ -394,7 +394,7 @@ async function livePage(main) {
   await tick();
 }
 
-const ROLES = ['agent', 'team_lead', 'supervisor', 'qa_inspector', 'complaints_officer', 'info_officer', 'admin'];
+const ROLES = ['agent', 'team_lead', 'supervisor', 'qa_inspector', 'qa_lead', 'complaints_officer', 'info_officer', 'admin'];
 
 export const pages = [
   [/^#\/live$/, livePage],

@@ -14,6 +14,7 @@ class Role(StrEnum):
     TEAM_LEAD = "team_lead"
     SUPERVISOR = "supervisor"
     QA_INSPECTOR = "qa_inspector"
+    QA_LEAD = "qa_lead"  # 质检主管: owns the scorecards and sampling, resolves disputes
     COMPLAINTS_OFFICER = "complaints_officer"
     INFO_OFFICER = "info_officer"
     ADMIN = "admin"
@@ -57,11 +58,21 @@ class Permission(StrEnum):
     ACD_SUPERVISE = "acd.supervise"  # listen / whisper / barge, force pause or log out, move agents
     ESCALATIONS_HANDLE = "escalations.handle"  # the escalated-calls inbox: take and close
     IVR_MANAGE = "ivr.manage"  # edit and activate IVR flows, upload and generate prompts
+    RECORDINGS_LISTEN = "recordings.listen"  # play recordings in one's scope (own / team / all), audited
+    RECORDINGS_MANAGE = "recordings.manage"  # recording policy per queue, retention, re-ingest
+    QA_OWN = "qa.own"  # see one's own evaluations, acknowledge or dispute them
+    QA_EVALUATE = "qa.evaluate"  # score assigned calls, comment, take part in calibration
+    QA_MANAGE = "qa.manage"  # scorecards, sampling rules, assignment, dispute resolution, calibration
+    QA_RESULTS = "qa.results"  # QA results per agent, team and month (team-scoped for team leads), export
+    REPORTS_READ = "reports.read"  # service reports (team-scoped for team leads)
+    REPORTS_EXPORT = "reports.export"
 
 
 P = Permission
 _STAFF = {P.CUSTOMERS_READ, P.RECORDS_READ, P.COMPLAINTS_READ, P.CHANGE_REQUESTS_CREATE}
 _FRONT_LINE = _STAFF | {P.CUSTOMERS_CREATE, P.RECORDS_CREATE, P.COMPLAINTS_CREATE, P.DESKTOP_USE}
+_FRONT_LINE |= {P.QA_OWN, P.RECORDINGS_LISTEN}  # an agent hears their own calls (to answer an evaluation)
+_QA = {P.RECORDS_READ_ALL, P.RECORDINGS_LISTEN, P.QA_EVALUATE, P.QA_RESULTS}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(_FRONT_LINE),
@@ -69,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _FRONT_LINE
         | {P.PHONES_UNMASKED, P.RECORDS_READ_TEAM, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
         | {P.EQUIPMENT_READ, P.USERS_READ, P.ACD_MONITOR, P.ACD_SUPERVISE, P.ESCALATIONS_HANDLE}
+        | {P.QA_EVALUATE, P.QA_RESULTS, P.REPORTS_READ, P.REPORTS_EXPORT}
     ),
     Role.SUPERVISOR: frozenset(
         _FRONT_LINE
@@ -76,9 +88,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.RECORDS_READ_TEAM, P.RECORDS_READ_ALL, P.RECORDS_EXPORT, P.COMPLAINTS_HANDLE}
         | {P.EQUIPMENT_READ, P.EQUIPMENT_WRITE, P.USERS_READ, P.ACCESS_READ, P.ACCESS_GRANT}
         | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ, P.ACD_MONITOR, P.ACD_SUPERVISE, P.ESCALATIONS_HANDLE}
-        | {P.IVR_MANAGE}
+        | {P.IVR_MANAGE, P.RECORDINGS_MANAGE, P.QA_EVALUATE, P.QA_MANAGE, P.QA_RESULTS}
+        | {P.REPORTS_READ, P.REPORTS_EXPORT}
     ),
-    Role.QA_INSPECTOR: frozenset(_STAFF | {P.RECORDS_READ_ALL}),
+    Role.QA_INSPECTOR: frozenset(_STAFF | _QA | {P.QA_OWN}),
+    Role.QA_LEAD: frozenset(_STAFF | _QA | {P.QA_OWN, P.QA_MANAGE, P.REPORTS_READ, P.REPORTS_EXPORT}),
     Role.COMPLAINTS_OFFICER: frozenset(
         _FRONT_LINE | {P.PHONES_UNMASKED, P.COMPLAINTS_HANDLE, P.RECORDS_READ_ALL}
     ),
@@ -96,6 +110,7 @@ ROLE_CLEARANCE: dict[Role, Clearance] = {
     Role.TEAM_LEAD: Clearance.CONFIDENTIAL,
     Role.SUPERVISOR: Clearance.SECRET,
     Role.QA_INSPECTOR: Clearance.INTERNAL,
+    Role.QA_LEAD: Clearance.INTERNAL,
     Role.COMPLAINTS_OFFICER: Clearance.CONFIDENTIAL,
     Role.INFO_OFFICER: Clearance.SECRET,
     Role.ADMIN: Clearance.SECRET,

@@ -1,0 +1,3 @@
+"""Tables of the qa package (filled by its issue)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the recording package (filled by its issue)."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""HTTP API of the reports package (filled by its issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
