@@ -120,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     i18n.register_catalog_dir(agent_desktop.LOCALES)
     i18n.register_catalog_dir(Path(acd.__file__).parent / "locales")  # acd_locales: PBX errors
     i18n.register_catalog_dir(Path(ivr.__file__).parent / "locales")
+    for package in ("recording", "qa", "reports"):
+        i18n.register_catalog_dir(Path(str(importlib.import_module(package).__file__)).parent / "locales")
     engine = make_engine(settings.resolved_database_url)
     bus = make_bus(settings.redis_url)
 

@@ -7,6 +7,9 @@ import { pages as domainPages } from './pages.js';
 import { desktopRoutes } from './desktop.js';
 import { wallboardRoutes } from './wallboard.js';
 import { ivrRoutes } from './ivr.js';
+import { recordingsRoutes } from './recordings.js';
+import { qaRoutes } from './qa.js';
+import { reportsRoutes } from './reports.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -40,6 +43,10 @@ const MENU = [
   ['#/access', 'menu.access', 'access.read'],
   ['#/equipment', 'menu.equipment', 'equipment.read'],
   ['#/ivr', 'menu.ivr', 'ivr.manage'],
+  ['#/recordings', 'menu.recordings', 'recordings.listen'],
+  ['#/qa', 'menu.qa', 'qa.evaluate'],
+  ['#/qa/mine', 'menu.qa_mine', 'qa.own'],
+  ['#/reports', 'menu.reports', 'reports.read'],
   ['#/users', 'menu.users', 'users.read'],
   ['#/audit', 'menu.audit', 'audit.read'],
 ];
@@ -130,6 +137,9 @@ const routes = [
   ...desktopRoutes,
   ...wallboardRoutes,
   ...ivrRoutes,
+  ...recordingsRoutes,
+  ...qaRoutes,
+  ...reportsRoutes,
 ];
 
 export async function route() {

@@ -1,0 +1,2 @@
+// The qa pages (filled by their issue).
+export const qaRoutes = [];

@@ -1,0 +1,2 @@
+// The recordings pages (filled by their issue).
+export const recordingsRoutes = [];

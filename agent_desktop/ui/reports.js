@@ -1,0 +1,2 @@
+// The reports pages (filled by their issue).
+export const reportsRoutes = [];
