@@ -17,6 +17,7 @@ from pbxsim.scenarios import SCENARIOS, Scenario, demo
 from pbxsim.writers import CdrLog, CelLog, QueueLog
 
 if TYPE_CHECKING:
+    from pbxsim.recordings import Recorder
     from pbxsim.traffic import AgentRoster, IvrMenu
 
 
@@ -57,6 +58,8 @@ class Simulator:
         demo_ids: Mapping[str, str] | None = None,
         demo_ivr: IvrMenu | None = None,
         agi_address: str | None = None,
+        recordings_dir: Path | None = None,
+        recordings_language: str = "zh",
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
@@ -81,6 +84,13 @@ class Simulator:
             self.scenario = SCENARIOS[scenario](self.engine)
         self.server = AmiServer(self.engine, host=host, port=port, username=username, secret=secret)
         self._started = False
+        # recordings_dir: write a real recording per recorded call (pbxsim/recordings.py); off when None
+        self.recorder: Recorder | None = None
+        if recordings_dir is not None:
+            from pbxsim.recordings import Recorder  # numpy: only loaded when recordings are on
+
+            self.recorder = Recorder(recordings_dir, language=recordings_language)
+            self.engine.listeners.append(self.recorder.on_frame)
 
     @property
     def port(self) -> int:
@@ -111,6 +121,8 @@ class Simulator:
         if tasks:
             await asyncio.wait(tasks, timeout=5.0)
         await self.server.stop()
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.close)  # the recordings still being written
         self.queue_log.close()
         self.cdr.close()
         self.cel.close()
@@ -140,6 +152,7 @@ async def run_simulator(
     cdr_path: Path | None = None,
     username: str = "admin",
     secret: str = "admin",
+    recordings_dir: Path | None = None,
 ) -> None:
     """Serve AMI until cancelled. With ``clock="virtual"`` simulated time runs as fast as it can in
     one-second steps (clients connected meanwhile see the rest), slowing down once nothing is scheduled."""
@@ -154,6 +167,7 @@ async def run_simulator(
         cdr_path=cdr_path,
         username=username,
         secret=secret,
+        recordings_dir=recordings_dir,
     )
     await sim.start()
     try:
