@@ -1,5 +1,6 @@
 """The screen pop: when an agent's phone rings, that agent's websockets get at once a ``pop`` frame with the
-caller's customer files, last calls and open complaints (protocol: ``docs/websocket.md``).
+caller's customer files, last calls, open complaints and the caller's way through the IVR for this call
+(protocol: ``docs/websocket.md``).
 
 Owns the hub's subscription to the bus topic ``acd.event`` (the ACD's domain events, published by
 ``acd.service.AcdService``), the mapping of a ringing member to a user (``pbx_interface``, else full name),
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.events import AgentRinging
@@ -36,6 +37,7 @@ from core.customers import service as customers
 from core.db import transaction
 from core.people.models import User
 from core.security.roles import ROLE_CLEARANCE, ROLE_PERMISSIONS, Permission
+from ivr.models import IvrOutcome, IvrSession
 
 if TYPE_CHECKING:
     from agent_desktop.ws import Hub
@@ -154,6 +156,52 @@ class AuditWriter:
 
 def _epoch(value: Any) -> float | None:
     return value.timestamp() if value is not None else None
+
+
+def ivr_of_call(session: Session, *, linkedid: str, uniqueid: str) -> dict[str, Any] | None:
+    """The caller's way through the IVR for this call (the dialplan passes the linkedid to the AGI, so a
+    transferred or second leg finds it too): the menu keys with their captions (``ivr.choice.<caption>``
+    in the catalogs, e.g. 3 投诉), the digits typed, the customer the IVR identified, whether the IVR
+    answered a request itself. One indexed query (``ivr_sessions.linkedid`` / ``.uniqueid``)."""
+    row = session.execute(
+        select(IvrSession.path, IvrSession.outcome, IvrSession.queue, IvrSession.queue_priority)
+        .where(
+            or_(IvrSession.linkedid == linkedid, IvrSession.uniqueid == uniqueid),
+            IvrSession.script == "ivr",
+        )
+        .order_by(IvrSession.started_at.desc(), IvrSession.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    path, outcome, queue, priority = row
+    choices: list[dict[str, Any]] = []
+    entered: list[str] = []
+    customer_code: str | None = None
+    identified_by: str | None = None
+    self_service = outcome == IvrOutcome.SELF_SERVICE
+    for entry in path or []:
+        kind, result, value = entry.get("kind"), entry.get("result"), entry.get("input")
+        if result != "ok" and result != "found":
+            continue
+        if kind == "menu" and value:
+            choices.append({"digit": value, "caption": entry.get("caption")})
+        elif kind == "input" and value:
+            entered.append(value)
+        elif kind == "lookup" and entry.get("target") == "complaint_status":
+            self_service = True
+        elif kind == "lookup" and value:
+            customer_code, identified_by = value, entry.get("target")
+    return {
+        "choices": choices,
+        "entered": entered,
+        "customer_code": customer_code,
+        "identified_by": identified_by,  # customer_by_id (typed) / customer_by_caller (the number)
+        "self_service": self_service,
+        "outcome": str(outcome.value) if outcome is not None else None,
+        "queue": queue,
+        "queue_priority": priority,
+    }
 
 
 def find_user(session: Session, *, interface: str, member: str) -> User | None:
@@ -275,7 +323,14 @@ def build_pop(
             "recent_calls": recent,
             "open_complaints": open_complaints,
             "unknown_caller": not files,
+            "ivr": None,
+            "ivr_path": None,
         }
+        ivr = ivr_of_call(session, linkedid=event.linkedid, uniqueid=event.uniqueid)
+        if ivr is not None:
+            frame["ivr"] = ivr
+            # the inbound record's ivr_path: the menu keys in order ("1>3>0")
+            frame["ivr_path"] = ">".join(choice["digit"] for choice in ivr["choices"]) or None
         return user.id, frame, audits
 
 

@@ -166,7 +166,7 @@ def cmd_ivr_prompts(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from core.i18n import LANGUAGES
-    from ivr.prompts import PromptToolMissing, generate_prompts, prompts_root
+    from ivr.prompts import PromptToolMissing, deploy_prompts, generate_prompts, prompts_root
 
     languages = LANGUAGES if args.language == "all" else (args.language,)
     root = args.out or prompts_root(settings.data_dir)
@@ -179,6 +179,12 @@ def cmd_ivr_prompts(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cannot generate prompts: {exc}", file=sys.stderr)
         return 1
     print(f"{report.describe()} in {root}")
+    if args.deploy is not None:
+        # Asterisk's sounds directory: <DIR>/<language>/<prompt dir>/<name>.wav, uploads included
+        deployed = deploy_prompts(root, args.deploy, languages=languages, prompt_dir=args.prompt_dir)
+        print(f"{deployed.describe()} in {args.deploy}", file=sys.stdout if deployed.ok else sys.stderr)
+        if not deployed.ok:
+            return 1
     return 0
 
 
@@ -238,6 +244,19 @@ def build_parser() -> argparse.ArgumentParser:
     ivr_prompts.add_argument("--out", type=Path, default=None, help="default: DATA_DIR/prompts")
     ivr_prompts.add_argument(
         "--force", action="store_true", help="regenerate existing files (uploaded recordings are kept)"
+    )
+    ivr_prompts.add_argument(
+        "--deploy",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="then copy every prompt (uploads too) to Asterisk's sounds directory DIR as "
+        "DIR/<language>/<prompt dir>/<name>.wav, e.g. /var/lib/asterisk/sounds",
+    )
+    ivr_prompts.add_argument(
+        "--prompt-dir",
+        default="custom",
+        help="the flows' prompt_dir (the folder STREAM FILE names start with)",
     )
     ivr_prompts.set_defaults(handler=cmd_ivr_prompts)
 

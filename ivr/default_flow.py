@@ -1,14 +1,25 @@
 """The flows seeded on a new installation (``ivr``, ``callback``, ``survey``, version 1).
 
 ``ivr`` has the shape of the lab's IVR whose exchanges are captured in the fixtures: welcome, main menu
-(1 customer id, 2 complaint status, 3 complaints team, 0 an agent), customer id with a Luhn check digit,
-then the support queue."""
+(1 customer id, 2 complaint status, 3 complaints team, 4 sales, 5 billing, 0 an agent), customer id with a
+Luhn check digit, then the support queue; each queue step offers a call-back over two minutes of estimated
+wait."""
 
 from __future__ import annotations
 
 from typing import Any
 
 DEFAULT_FLOW_NAME = "ivr"
+
+# Every queue step offers a call-back when the estimated wait is over two minutes (press 1).
+WAIT_OFFER: dict[str, Any] = {
+    "wait_over_s": 120,
+    "offer_key": "1",
+    "estimate_prompt": "wait-estimate",
+    "minutes_prompt": "wait-minutes",
+    "offer_prompt": "wait-offer",
+    "confirmed_prompt": "callback-confirmed",
+}
 
 DEFAULT_FLOW: dict[str, Any] = {
     "start": "welcome",
@@ -31,12 +42,12 @@ DEFAULT_FLOW: dict[str, Any] = {
             "kind": "menu",
             "prompt": "menu",
             "options": [
-                {"digit": "1", "next": "enter_id"},
-                {"digit": "2", "next": "enter_case"},
-                {"digit": "3", "next": "complaints"},
-                {"digit": "4", "next": "sales"},
-                {"digit": "5", "next": "billing"},
-                {"digit": "0", "next": "agent"},
+                {"digit": "1", "next": "enter_id", "caption": "account"},
+                {"digit": "2", "next": "enter_case", "caption": "case_status"},
+                {"digit": "3", "next": "complaints", "caption": "complaint"},
+                {"digit": "4", "next": "sales", "caption": "sales"},
+                {"digit": "5", "next": "billing", "caption": "billing"},
+                {"digit": "0", "next": "agent", "caption": "agent"},
             ],
             "timeout_ms": 5000,
             "retries": 2,
@@ -84,11 +95,16 @@ DEFAULT_FLOW: dict[str, Any] = {
             "missing": "unknown_case",
         },
         "unknown_case": {"kind": "say", "prompt": "unknown-case", "next": "enter_case"},
-        "support": {"kind": "route", "queue": "support", "prompt": "hold"},
-        "complaints": {"kind": "route", "queue": "complaints", "prompt": "hold"},
-        "sales": {"kind": "route", "queue": "sales", "prompt": "hold"},
-        "billing": {"kind": "route", "queue": "billing", "prompt": "hold"},
-        "agent": {"kind": "transfer_to_agent", "queue": "support", "prompt": "hold"},
+        "support": {"kind": "route", "queue": "support", "prompt": "hold", "wait_offer": WAIT_OFFER},
+        "complaints": {"kind": "route", "queue": "complaints", "prompt": "hold", "wait_offer": WAIT_OFFER},
+        "sales": {"kind": "route", "queue": "sales", "prompt": "hold", "wait_offer": WAIT_OFFER},
+        "billing": {"kind": "route", "queue": "billing", "prompt": "hold", "wait_offer": WAIT_OFFER},
+        "agent": {
+            "kind": "transfer_to_agent",
+            "queue": "support",
+            "prompt": "hold",
+            "wait_offer": WAIT_OFFER,
+        },
         "goodbye": {"kind": "hangup", "prompt": "goodbye"},
         "closed": {"kind": "hangup", "prompt": "closed"},
     },

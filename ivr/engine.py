@@ -5,6 +5,10 @@ after too many tries; look-ups find the customer by caller number or typed id an
 by case number; ``hours`` sends out-of-hours callers to a call-back request; ``route`` and
 ``transfer_to_agent`` set the channel variables the dialplan reads: IVR_QUEUE, QUEUE_PRIO (from the
 customer's grade, see :data:`ivr.service.GRADE_PRIORITY`), CUSTOMER_ID (the customer code) and IVR_CHOICE.
+With a ``wait_offer`` on that step, a caller facing a longer estimated wait than its threshold (see
+:func:`ivr.service.estimate_wait`) may take a call-back instead: a request with reason ``wait_offer``,
+requested at the moment they would have joined (the dialer serves requests oldest first, so they keep their
+place), and the IVR ends without IVR_QUEUE (the dialplan hangs up).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from ivr.flows import (
     SayStep,
     SurveyStep,
     TransferToAgentStep,
+    WaitOffer,
     complaint_status_prompt,
 )
 from ivr.models import CallbackReason, IvrOutcome
@@ -112,10 +117,11 @@ class FlowRun:
 
     # --- bookkeeping ----------------------------------------------------------------------------
 
-    def _path(self, step_id: str, kind: str, result: str, value: str | None = None) -> None:
+    def _path(self, step_id: str, kind: str, result: str, value: str | None = None, **extra: Any) -> None:
         entry: dict[str, Any] = {"step": step_id, "kind": kind, "result": result}
         if value is not None:
             entry["input"] = value
+        entry.update(extra)
         entry["ms"] = int((monotonic_time.monotonic() - self._started) * 1000)
         self.record.path.append(entry)
 
@@ -213,6 +219,7 @@ class FlowRun:
 
     async def _menu(self, step_id: str, step: MenuStep) -> str:
         options = {option.digit: option.next for option in step.options}
+        captions = {option.digit: option.caption for option in step.options if option.caption}
         while True:
             if self.tries[step_id] > step.retries:
                 self._path(step_id, step.kind, "too_many_tries")
@@ -221,7 +228,10 @@ class FlowRun:
             got = await self.agi.get_data(self._prompt(step.prompt), step.timeout_ms, 1)
             digit = got.digits[:1]
             if digit in options:
-                self._path(step_id, step.kind, "ok", digit)
+                if digit in captions:  # what the key means, for the screen pop
+                    self._path(step_id, step.kind, "ok", digit, caption=captions[digit])
+                else:
+                    self._path(step_id, step.kind, "ok", digit)
                 if step.variable:
                     await self.agi.set_variable(step.variable, digit)
                     if step.variable == "IVR_CHOICE":
@@ -266,25 +276,25 @@ class FlowRun:
                 await self.store.customer_by_phone(self.agi.headers.callerid) if self.record.caller else None
             )
             if customer is None:
-                self._path(step_id, step.kind, "missing")
+                self._path(step_id, step.kind, "missing", target=step.target.value)
                 return step.missing
             await self._set_customer(customer)
-            self._path(step_id, step.kind, "found", customer.code)
+            self._path(step_id, step.kind, "found", customer.code, target=step.target.value)
             return step.found
         if step.target is LookupTarget.CUSTOMER_BY_ID:
             customer = await self.store.customer_by_code(typed) if typed else None
             if customer is None:
-                self._path(step_id, step.kind, "missing", typed or None)
+                self._path(step_id, step.kind, "missing", typed or None, target=step.target.value)
                 return step.missing
             await self._set_customer(customer)
-            self._path(step_id, step.kind, "found", customer.code)
+            self._path(step_id, step.kind, "found", customer.code, target=step.target.value)
             return step.found
         status = await self.store.complaint_status(typed) if typed else None
         if status is None:
-            self._path(step_id, step.kind, "missing", typed or None)
+            self._path(step_id, step.kind, "missing", typed or None, target=step.target.value)
             return step.missing
         self.self_served = True
-        self._path(step_id, step.kind, "found", status)
+        self._path(step_id, step.kind, "found", status, target=step.target.value, case=typed)
         await self.agi.stream_file(self._prompt(complaint_status_prompt(status)))
         return step.found
 
@@ -357,6 +367,9 @@ class FlowRun:
                 await self.agi.stream_file(self._prompt(step.invalid_prompt))
 
     async def _route(self, step_id: str, step: RouteStep | TransferToAgentStep) -> None:
+        offer = step.wait_offer
+        if offer is not None and self.record.caller and await self._wait_offer(step_id, step.queue, offer):
+            return  # a call-back instead of the queue: no IVR_QUEUE, the dialplan hangs up
         await self.agi.set_variable("IVR_QUEUE", step.queue)
         self.record.queue = step.queue
         if self.customer is not None:
@@ -368,3 +381,38 @@ class FlowRun:
         if step.prompt:
             await self.agi.stream_file(self._prompt(step.prompt))
         await self.agi.verbose(f"IVR: to queue {step.queue}", 1)
+
+    async def _wait_offer(self, step_id: str, queue: str, offer: WaitOffer) -> bool:
+        """Tell a caller facing a long wait and offer a call-back; True when they took it."""
+        now = self.clock()
+        try:
+            estimate = await self.store.estimate_wait(queue, now=now, zone=self.zone)
+        except Exception:  # no estimate (database trouble) must not keep the caller from the queue
+            log.exception("IVR %s: no wait estimate for %s", self.record.uniqueid, queue)
+            return False
+        if estimate.seconds <= offer.wait_over_s:
+            return False
+        await self.agi.stream_file(self._prompt(offer.estimate_prompt))
+        await self.agi.say_number(estimate.minutes)
+        await self.agi.stream_file(self._prompt(offer.minutes_prompt))
+        got = await self.agi.get_data(self._prompt(offer.offer_prompt), offer.timeout_ms, 1)
+        digit = got.digits[:1]
+        figures = {"wait_s": estimate.seconds, "waiting": estimate.waiting, "agents": estimate.agents}
+        if digit != offer.offer_key:
+            self._path(step_id, "wait_offer", "declined", digit or None, **figures)
+            return False
+        assert self.record.caller is not None  # checked by the caller of this method
+        await self.store.add_callback_request(
+            caller=self.record.caller,
+            reason=CallbackReason.WAIT_OFFER,
+            linkedid=self.record.linkedid,
+            customer_id=self.customer.id if self.customer else None,
+            queue=queue,
+            requested_at=now,  # when they would have joined: their place among the requests
+        )
+        self.callback_left = True
+        self.record.queue = queue
+        self.record.outcome = IvrOutcome.CALLBACK
+        self._path(step_id, "wait_offer", "accepted", digit, **figures)
+        await self.agi.stream_file(self._prompt(offer.confirmed_prompt))
+        return True

@@ -3,10 +3,14 @@
 A flow is ``{"start": step id, "prompt_dir": "custom", "answer": true, "steps": {id: step}}``; each step
 has a ``kind``: ``menu``, ``input``, ``lookup``, ``hours``, ``say``, ``route``, ``transfer_to_agent``,
 ``hangup``, ``callback`` (leave a call-back request), ``survey`` (the post-call 1–5 question).
-``route``, ``transfer_to_agent`` and ``hangup`` end the IVR. :func:`validate_flow` checks the shape
-(pydantic) and the graph (every reference exists, no step is unreachable, every step can reach an end,
-every prompt exists in every language, menu digits are unique, retries ≥ 1) and reports every problem
-with its field path.
+``route``, ``transfer_to_agent`` and ``hangup`` end the IVR. A ``route`` / ``transfer_to_agent`` step may
+carry a ``wait_offer``: over ``wait_over_s`` of estimated wait the caller hears the estimate and may press a
+key to keep their place and be called back instead of waiting. A menu option may carry a ``caption`` (a
+key of ``ivr.choice.*`` in the catalogs, or plain text) that the agent's screen pop shows next to the digit.
+
+:func:`validate_flow` checks the shape (pydantic) and the graph (every reference exists, no step is
+unreachable, every step can reach an end, every prompt exists in every language, menu digits are unique,
+retries ≥ 1) and reports every problem with its field path.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class MenuOption(BaseModel):
     model_config = ConfigDict(extra="forbid")
     digit: str = Field(pattern=r"^[0-9*#]$")
     next: StepId
+    caption: str | None = Field(default=None, min_length=1, max_length=64)  # shown in the screen pop
 
 
 class MenuStep(_Step):
@@ -116,16 +121,34 @@ class SayStep(_Step):
     next: StepId
 
 
+class WaitOffer(BaseModel):
+    """Before the caller joins the queue: over ``wait_over_s`` of estimated wait (see
+    :func:`ivr.service.estimate_wait`) they hear ``estimate_prompt``, the minutes (SAY NUMBER),
+    ``minutes_prompt``, then ``offer_prompt``; ``offer_key`` leaves a call-back request (reason
+    ``wait_offer``) that keeps their place, anything else (or nothing) and they join the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+    wait_over_s: int = Field(default=120, ge=0, le=86400)
+    offer_key: str = Field(default="1", pattern=r"^[0-9*#]$")
+    estimate_prompt: PromptName = "wait-estimate"
+    minutes_prompt: PromptName = "wait-minutes"
+    offer_prompt: PromptName = "wait-offer"
+    confirmed_prompt: PromptName = "callback-confirmed"
+    timeout_ms: int = Field(default=5000, ge=500, le=60000)
+
+
 class RouteStep(_Step):
     kind: Literal["route"]
     queue: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)
     prompt: PromptName | None = None
+    wait_offer: WaitOffer | None = None
 
 
 class TransferToAgentStep(_Step):
     kind: Literal["transfer_to_agent"]
     queue: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)
     prompt: PromptName | None = None
+    wait_offer: WaitOffer | None = None
 
 
 class HangupStep(_Step):
@@ -219,14 +242,33 @@ def _targets(step: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
         yield ("on_fail",), step.on_fail
 
 
-def _prompts(step: Any) -> Iterator[tuple[str, str]]:
+WAIT_OFFER_PROMPTS = ("estimate_prompt", "minutes_prompt", "offer_prompt", "confirmed_prompt")
+
+
+def step_prompts(step: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(field path inside the step, prompt name) for every prompt a step may play."""
     for name in ("prompt", "invalid_prompt"):
         value = getattr(step, name, None)
         if value:
-            yield name, value
+            yield (name,), value
+    offer = getattr(step, "wait_offer", None)
+    if isinstance(offer, WaitOffer):
+        for name in WAIT_OFFER_PROMPTS:
+            yield ("wait_offer", name), getattr(offer, name)
     if isinstance(step, LookupStep) and step.target is LookupTarget.COMPLAINT_STATUS:
         for status in ComplaintStatus:
-            yield "target", complaint_status_prompt(status.value)
+            yield ("target",), complaint_status_prompt(status.value)
+
+
+def flow_prompts(flow: FlowDefinition) -> set[str]:
+    """Every prompt the flow may play, as the FastAGI server names it in STREAM FILE / GET DATA
+    (``<prompt_dir>/<name>``, relative to Asterisk's ``sounds/<language>/``)."""
+    prefix = flow.prompt_dir.strip("/")
+    return {
+        f"{prefix}/{name}" if prefix else name
+        for step in flow.steps.values()
+        for _, name in step_prompts(step)
+    }
 
 
 def _shape_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[FieldProblem]:
@@ -294,12 +336,12 @@ def graph_problems(flow: FlowDefinition) -> list[FieldProblem]:
                                 ("steps", step_id, "weekly", day, index), "validation.ivr_time_range"
                             )
                         )
-        for field_name, prompt in _prompts(step):
+        for field_path, prompt in step_prompts(step):
             for language in LANGUAGES:
                 if prompt not in prompt_texts(language):
                     problems.append(
                         FieldProblem(
-                            ("steps", step_id, field_name),
+                            ("steps", step_id, *field_path),
                             "validation.ivr_unknown_prompt",
                             prompt=prompt,
                             language=language,

@@ -22,14 +22,15 @@ from core.db import Base, TimestampMixin, enum_type
 class IvrOutcome(StrEnum):
     SELF_SERVICE = "self_service"  # the caller's request was answered by the IVR itself
     TO_QUEUE = "to_queue"  # handed to a queue (a menu choice or the caller asked for a person)
-    CALLBACK = "callback"  # a call-back request was left (out of hours)
+    CALLBACK = "callback"  # a call-back request was left (out of hours, or instead of waiting)
     HANGUP = "hangup"  # the caller hung up in the IVR
     ERROR = "error"  # protocol error, silent PBX, broken flow
 
 
 class CallbackReason(StrEnum):
     OUT_OF_HOURS = "out_of_hours"
-    LONG_WAIT = "long_wait"
+    LONG_WAIT = "long_wait"  # left the queue unanswered (AGI callback after Queue())
+    WAIT_OFFER = "wait_offer"  # took the estimated-wait offer before joining: keeps their place
 
 
 class CallbackStatus(StrEnum):

@@ -6,6 +6,13 @@ Every prompt ends up as an 8 kHz mono 16-bit PCM WAV (what Asterisk plays withou
 (who, when, the original file name): the generator never overwrites it, not even with ``--force``, so a
 regeneration cannot wipe an admin's recording.
 
+Deployment (:func:`deploy_prompts`, ``callcenter ivr prompts --deploy DIR``) copies every prompt, the
+generated ones and the admins' uploads, to where Asterisk plays them: DIR is Asterisk's sounds directory
+(``/var/lib/asterisk/sounds``) and each prompt lands at ``DIR/<language>/<prompt_dir>/<name>.wav``, i.e.
+``DIR/<language>/<stream name>.wav`` where the stream name is what the FastAGI server sends in STREAM FILE
+/ GET DATA (``custom/welcome``, no extension): Asterisk looks a relative sound up under
+``sounds/<channel language>/``.
+
 Generation runs the tools as asyncio subprocesses (never blocking the event loop); the upload conversion
 is synchronous and meant for a worker thread (the web endpoints are plain ``def``, run in the threadpool).
 """
@@ -28,6 +35,8 @@ from typing import Any
 
 from core.i18n import LANGUAGES
 from ivr.flows import prompt_texts
+
+DEFAULT_PROMPT_DIR = "custom"  # FlowDefinition.prompt_dir's default
 
 SAMPLE_RATE = 8000
 CHANNELS = 1
@@ -360,3 +369,77 @@ def store_upload(
     marker = {"uploaded_by": by, "filename": filename, "uploaded_at": at.isoformat()}
     upload_marker(root, language, name).write_text(json.dumps(marker, ensure_ascii=False), encoding="utf-8")
     return target
+
+
+# --- deployment to the PBX's sounds directory ---------------------------------------------------
+
+
+@dataclass
+class DeployReport:
+    written: list[str] = field(default_factory=list)  # "<language>/<stream name>", new or changed
+    unchanged: list[str] = field(default_factory=list)  # already there with the same bytes
+    missing: list[str] = field(default_factory=list)  # a catalog prompt with no audio yet (generate first)
+    invalid: list[str] = field(default_factory=list)  # audio that is not 8 kHz mono 16-bit: not deployed
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.invalid
+
+    def describe(self) -> str:
+        text = f"deployed: {len(self.written)} written, {len(self.unchanged)} unchanged"
+        if self.missing:
+            text += f"; missing (not generated or uploaded): {', '.join(self.missing)}"
+        if self.invalid:
+            text += f"; not telephony audio, skipped: {', '.join(self.invalid)}"
+        return text
+
+
+def stream_name(name: str, prompt_dir: str = DEFAULT_PROMPT_DIR) -> str:
+    """The name the FastAGI server plays a prompt by (``custom/welcome``): relative, no extension."""
+    prefix = prompt_dir.strip("/")
+    return f"{prefix}/{name}" if prefix else name
+
+
+def deployed_path(sounds: Path, language: str, stream: str) -> Path:
+    """Where Asterisk finds ``STREAM FILE <stream>`` for a channel of ``language``."""
+    return sounds / language / f"{stream}.wav"
+
+
+def deploy_prompts(
+    source: Path,
+    sounds: Path,
+    *,
+    languages: Iterable[str] = LANGUAGES,
+    prompt_dir: str = DEFAULT_PROMPT_DIR,
+) -> DeployReport:
+    """Copy every prompt of ``languages`` (the catalog's and the uploaded recordings) from ``source``
+    (``data_dir/prompts``) to ``sounds/<language>/<prompt_dir>/<name>.wav``. Blocking (file copies).
+
+    Each file is checked (8 kHz mono 16-bit PCM) and replaced atomically, so Asterisk never plays half a
+    file; identical files are left alone. Files nobody knows are not removed."""
+    report = DeployReport()
+    for language in languages:
+        names = set(prompt_texts(language)) | uploaded_names(source, language)
+        for name in sorted(names):
+            stream = stream_name(name, prompt_dir)
+            key = f"{language}/{stream}"
+            origin = audio_path(source, language, name)
+            if not origin.is_file():
+                report.missing.append(key)
+                continue
+            info = read_info(origin)
+            if info is None or not info.is_telephony:
+                report.invalid.append(key)
+                continue
+            target = deployed_path(sounds, language, stream)
+            data = origin.read_bytes()
+            if target.is_file() and target.read_bytes() == data:
+                report.unchanged.append(key)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.part")
+            partial.write_bytes(data)
+            partial.chmod(0o644)  # Asterisk runs as its own user
+            os.replace(partial, target)
+            report.written.append(key)
+    return report

@@ -1,5 +1,6 @@
 """The IVR's database work: flows (active version, new versions, the default seed), customer and
-complaint look-ups for self-service, call-back requests and session records.
+complaint look-ups for self-service, the estimated wait of a queue (for the call-back offer), call-back
+requests and session records.
 
 Plain synchronous functions on a Session (flush, never commit), like the other services; the asyncio side
 (:class:`ivr.store.IvrStore`) runs them in a thread pool so the event loop never blocks on the database.
@@ -7,14 +8,17 @@ Plain synchronous functions on a Session (flush, never commit), like the other s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import distinct, func, select, update
 from sqlalchemy.orm import Session
 
-from core.clock import utcnow
+from acd.records.models import QueueLeg, RingAttempt
+from core.clock import day_bounds_utc, utcnow
 from core.complaints.models import Complaint
 from core.customers.models import Customer, CustomerGrade, CustomerPhone
 from core.errors import NotFound
@@ -87,6 +91,86 @@ class SessionRecord:
     error: str | None = None
     commands: int = 0
     ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    """How long a caller joining ``queue`` now would wait: ``waiting`` × ``handle_s`` ÷ ``agents``."""
+
+    queue: str
+    waiting: int  # callers in the queue now, i.e. ahead of a new caller
+    handle_s: float  # average handle time (talk + wrap-up) of the queue's answered calls today
+    agents: int  # agents counted as serving the queue (at least 1)
+    seconds: int
+
+    @property
+    def minutes(self) -> int:
+        """What the caller is told: whole minutes, rounded up, at least 1."""
+        return max(1, math.ceil(self.seconds / 60))
+
+
+# Without an answered call today the handle time is taken as this (the demo's support talk time).
+DEFAULT_HANDLE_S = 180.0
+# Agents rung for the queue within this window count as serving it (the IVR cannot see the ACD's live
+# state, which lives in another process): they were logged in and free enough to be offered a call.
+STAFFED_WINDOW = timedelta(hours=1)
+# A leg still open after this long missed its end (link down, lost event): not a caller waiting now.
+STALE_WAITING = timedelta(hours=2)
+
+
+def estimate_wait(session: Session, *, queue: str, now: datetime, zone: ZoneInfo) -> WaitEstimate:
+    """The estimated wait of a caller joining ``queue`` at ``now``, from the durable call records (the
+    ACD writes them as events arrive; the FastAGI server may run in another process than the ACD).
+
+    * waiting = legs of the queue joined today (center's day) and within ``STALE_WAITING``, not answered
+      and without an outcome (still in the queue); caller priority is not weighed: a high-grade caller may
+      wait less than told;
+    * handle time = average of talk + wrap-up of today's answered legs of the queue, else of all queues
+      today, else ``DEFAULT_HANDLE_S``;
+    * agents = distinct members rung for the queue within ``STAFFED_WINDOW`` (at least 1);
+    * estimate = ceil(waiting × handle time ÷ agents) seconds.
+    """
+    day_start, _ = day_bounds_utc(now.astimezone(zone).date(), zone)
+    since = max(day_start, now - STALE_WAITING)
+    waiting = (
+        session.scalar(
+            select(func.count())
+            .select_from(QueueLeg)
+            .where(
+                QueueLeg.queue == queue,
+                QueueLeg.joined_at >= since,
+                QueueLeg.joined_at <= now,
+                QueueLeg.answered_at.is_(None),
+                QueueLeg.outcome.is_(None),
+            )
+        )
+        or 0
+    )
+    handle_ms = func.avg(QueueLeg.talk_ms + func.coalesce(QueueLeg.wrapup_ms, 0))
+    answered_today = (
+        QueueLeg.joined_at >= day_start,
+        QueueLeg.answered_at.is_not(None),
+        QueueLeg.talk_ms.is_not(None),
+    )
+    average = session.scalar(select(handle_ms).where(QueueLeg.queue == queue, *answered_today))
+    if average is None:
+        average = session.scalar(select(handle_ms).where(*answered_today))
+    handle_s = float(average) / 1000.0 if average is not None else DEFAULT_HANDLE_S
+    agents = (
+        session.scalar(
+            select(func.count(distinct(RingAttempt.agent)))
+            .join(QueueLeg, RingAttempt.leg_id == QueueLeg.id)
+            .where(
+                QueueLeg.queue == queue,
+                QueueLeg.joined_at >= day_start,
+                RingAttempt.started_at >= now - STAFFED_WINDOW,
+            )
+        )
+        or 0
+    )
+    agents = max(1, agents)
+    seconds = math.ceil(waiting * handle_s / agents)
+    return WaitEstimate(queue, waiting, round(handle_s, 1), agents, seconds)
 
 
 def caller_number(raw: str, region: str) -> str:

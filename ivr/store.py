@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
 from ivr import service
 from ivr.models import CallbackReason
-from ivr.service import CustomerInfo, LoadedFlow, SessionRecord
+from ivr.service import CustomerInfo, LoadedFlow, SessionRecord, WaitEstimate
 
 T = TypeVar("T")
 
@@ -66,6 +67,9 @@ class IvrStore:
 
     async def complaint_status(self, digits: str) -> str | None:
         return await self._run(service.complaint_status, digits=digits)
+
+    async def estimate_wait(self, queue: str, *, now: datetime, zone: ZoneInfo) -> WaitEstimate:
+        return await self._run(service.estimate_wait, queue=queue, now=now, zone=zone)
 
     async def add_callback_request(
         self,

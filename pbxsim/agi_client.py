@@ -13,6 +13,12 @@ then the unsolicited ``HANGUP`` line, then the next command ``511 Command Not Pe
 intercept routine`` (the capture's order), and the socket is closed. The outcome is Asterisk's AGISTATUS:
 SUCCESS, HANGUP, or FAILURE when the server cannot be reached (the dialplan goes on).
 
+The dialplan passes the call's linkedid as the first AGI argument
+(``AGI(${AGI_SERVER}/ivr,${CHANNEL(linkedid)})``), so the header block ends with ``agi_arg_1: <linkedid>``.
+The same client runs the dialplan's later AGIs on the caller channel: ``survey`` after the agent hung up
+(Queue option ``F(survey^s^1)``) and ``callback`` when Queue() returned unanswered, with the caller's
+``IvrScript.survey`` / ``IvrScript.callback`` keys.
+
 Time (prompt lengths, key presses, GET DATA timeouts) runs on the engine's clock, so a virtual clock plays
 an IVR walk in milliseconds while the socket talk is real.
 """
@@ -43,13 +49,23 @@ _WORDS = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 class IvrScript:
     """What a simulated caller does in the IVR: ``keys`` are typed at the successive GET DATA commands
     ('' stays silent, ``#`` ends an entry); when they run out the caller stays silent. ``hangup_at``: the
-    GET DATA (0-based) during which the caller hangs up, ``hangup_after`` seconds after it started."""
+    GET DATA (0-based) during which the caller hangs up, ``hangup_after`` seconds after it started.
+    ``on_prompt``: (prompt name, keys) typed whenever a GET DATA plays that prompt (e.g. ``("wait-offer",
+    "1")`` takes the call-back offer) without using up ``keys``. ``survey`` / ``callback``: the caller's
+    script for the AGI after the call (the agent hung up) resp. after an unanswered Queue(); None hangs up
+    at once."""
 
     keys: tuple[str, ...] = ()
     hangup_at: int | None = None
     hangup_after: float = 2.0
     first_key: float = 0.6  # seconds from the start of GET DATA to the first key (it cuts the prompt short)
     key_gap: float = 0.4  # between keys, as in the capture
+    on_prompt: tuple[tuple[str, str], ...] = ()
+    survey: IvrScript | None = None
+    callback: IvrScript | None = None
+
+
+HANG_UP_AT_ONCE = IvrScript(hangup_at=0, hangup_after=0.5)
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,7 @@ class AgiCall:
         target: AgiTarget,
         *,
         thread_id: int,
+        args: tuple[str, ...] = (),
         connect_timeout: float = 5.0,
     ) -> None:
         self.engine = engine
@@ -108,6 +125,7 @@ class AgiCall:
         self.script = script
         self.target = target
         self.thread_id = thread_id
+        self.args = args  # AGI(url,arg1,…): agi_arg_1 …
         self.connect_timeout = connect_timeout
         self.gone = asyncio.Event()  # the caller hung up
         self.hangup_requested = False  # the AGI sent HANGUP
@@ -145,7 +163,8 @@ class AgiCall:
             ("network_script", self.target.script),
             ("request", self.target.url),
             ("channel", chan.name),
-            ("language", "en"),
+            # [from-pstn] Set(CHANNEL(language)=${PROMPT_LANGUAGE}); Asterisk's default is en (as captured)
+            ("language", self.engine.globals.get("PROMPT_LANGUAGE") or "en"),
             ("type", chan.name.split("/", 1)[0]),
             ("uniqueid", chan.uniqueid),
             ("version", AGI_VERSION),
@@ -163,6 +182,7 @@ class AgiCall:
             ("enhanced", "0.0"),
             ("accountcode", ""),
             ("threadid", str(self.thread_id)),
+            *((f"arg_{n}", value) for n, value in enumerate(self.args, start=1)),
         ]
         return ("".join(f"agi_{k}: {v}\n" for k, v in lines) + "\n").encode("utf-8")
 
@@ -290,6 +310,10 @@ class AgiCall:
             value = self.engine.getvar(self.channel, words[2])
             known = words[2] in self.channel.variables or value != ""
             return f"200 result=1 ({value})" if known else "200 result=0"
+        if upper == ["SAY", "NUMBER"] and len(words) >= 3:
+            digits = words[2].lstrip("-")
+            await self._sleep(0.6 * max(1, len(digits)))  # about one sound file per digit
+            return "200 result=0"
         if upper[:1] == ["VERBOSE"]:
             return "200 result=1"
         if upper[:1] == ["EXEC"]:
@@ -302,14 +326,19 @@ class AgiCall:
         return "510 Invalid or unknown command"
 
     async def _get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
-        index = self.get_data_count
-        self.get_data_count += 1
         script = self.script
-        if script.hangup_at == index:
-            await self._sleep(script.hangup_after)
-            self.caller_hangup()
-            raise CallerGone
-        keys = script.keys[index] if index < len(script.keys) else ""
+        reactions = dict(script.on_prompt)
+        heard = prompt.rsplit("/", 1)[-1]
+        if heard in reactions:  # the caller answers what this prompt asks
+            keys = reactions[heard]
+        else:
+            index = self.get_data_count
+            self.get_data_count += 1
+            if script.hangup_at == index:
+                await self._sleep(script.hangup_after)
+                self.caller_hangup()
+                raise CallerGone
+            keys = script.keys[index] if index < len(script.keys) else ""
         played = prompt_samples(prompt) / 8000.0
         typed = ""
         if keys:

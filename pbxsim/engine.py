@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pbxsim.agi_client import AgiCall, AgiTarget, IvrScript
+from pbxsim.agi_client import HANG_UP_AT_ONCE, AgiCall, AgiTarget, IvrScript
 from pbxsim.clock import Clock, TimerHandle
 from pbxsim.frames import Headers, event
 from pbxsim.queues import (
@@ -490,9 +490,12 @@ class Engine:
         chan.application, chan.app_data = "Answer", ""
         self.emit("Newstate", "call,all", chan.snapshot())
         chan.priority = 3
-        chan.application, chan.app_data = "AGI", target.url
+        chan.application, chan.app_data = "AGI", f"{target.url},{chan.linkedid}"
         assert spec.ivr is not None
-        agi = AgiCall(self, chan, spec.ivr, target, thread_id=140306640029376 + self._seq * 512)
+        # AGI(${AGI_SERVER}/ivr,${CHANNEL(linkedid)}): the IVR records the call's linkedid
+        agi = AgiCall(
+            self, chan, spec.ivr, target, thread_id=140306640029376 + self._seq * 512, args=(chan.linkedid,)
+        )
         call.agi = agi
 
         async def walk() -> None:
@@ -546,7 +549,7 @@ class Engine:
         if q is None:  # app_queue: no such queue, Queue() returns at once
             self._setvar(chan, "QUEUESTATUS", "UNKNOWN")
             call.outcome = "unknown_queue"
-            self._end_caller_after_queue(call)
+            self._after_queue(call, "callback")
             return
         self._enter_queue(call, q)
 
@@ -554,7 +557,7 @@ class Engine:
         if not q.config.joinempty and not q.usable_members():
             self._setvar(call.channel, "QUEUESTATUS", "JOINEMPTY")
             call.outcome = "joinempty"
-            self._end_caller_after_queue(call)
+            self._after_queue(call, "callback")
             return
         self._join(call, q)
 
@@ -708,15 +711,69 @@ class Engine:
             whole_seconds(call.entry.joined, now),
         )
         call.outcome = status.lower()
-        self._end_caller_after_queue(call)
+        self._after_queue(call, "callback")
         self.dispatch(q)
 
     def _queue_timeout(self, call: Call) -> None:
         if call.agent is None:
             self._exit_queue(call, "EXITWITHTIMEOUT", "TIMEOUT")
 
+    def _after_queue(self, call: Call, script: str, member: Member | None = None) -> None:
+        """The dialplan after Queue() for a caller who came through our IVR (extensions.conf [queues] and
+        [survey]): ``callback`` when Queue() returned unanswered (NoOp, then ``AGI(${AGI_SERVER}/callback,
+        ${CHANNEL(linkedid)})``), ``survey`` when the agent hung up (option ``F(survey^s^1)``: the caller
+        goes to [survey] s,1 ``AGI(${AGI_SERVER}/survey,${CHANNEL(linkedid)})``); then Hangup(). A caller
+        dialled straight into a queue (no IVR) is hung up: that Queue() has nothing after it."""
+        ivr, target = call.spec.ivr, self.agi
+        if ivr is None or target is None:
+            self._end_caller_after_queue(call)
+            return
+        chan = call.channel
+        if script == "survey":
+            chan.context, chan.exten, chan.priority = "survey", "s", 1
+            if member is not None:  # setinterfacevar=yes put these on the caller at connect
+                chan.variables.setdefault("MEMBERINTERFACE", member.interface)
+                chan.variables.setdefault("MEMBERNAME", member.name)
+            keys = ivr.survey
+        else:
+            chan.priority = 5
+            keys = ivr.callback
+        url = AgiTarget(target.host, target.port, script)
+        chan.application, chan.app_data = "AGI", f"{url.url},{chan.linkedid}"
+        self._seq += 1
+        agi = AgiCall(
+            self,
+            chan,
+            keys or HANG_UP_AT_ONCE,
+            url,
+            thread_id=140306640029376 + self._seq * 512,
+            args=(chan.linkedid,),
+        )
+        call.agi, call.done = agi, False  # the caller's hang-up now goes to the AGI
+
+        async def walk() -> None:
+            status = "FAILURE"
+            try:
+                status = await agi.run()
+            finally:
+                call.agi = None
+                if task is not None:
+                    self.agi_tasks.discard(task)
+            self._setvar(chan, "AGISTATUS", status)
+            if status == "HANGUP" and agi.gone.is_set():
+                # the caller put the phone down in the AGI: as captured in the IVR, Cause 0 on the caller
+                self.emit("SoftHangupRequest", "call,all", [*chan.snapshot(), ("Cause", "16")])
+                call.done = True
+                self._hangup(chan, 0)
+                return
+            self._end_caller_after_queue(call)
+
+        task: asyncio.Task[None] | None = None
+        task = asyncio.get_running_loop().create_task(walk())
+        self.agi_tasks.add(task)
+
     def _end_caller_after_queue(self, call: Call) -> None:
-        # the dialplan has nothing after Queue(): the channel is hung up normally
+        # the dialplan's last step (Hangup() after Queue() or the AGI): the channel is hung up normally
         chan = call.channel
         chan.priority = 6
         self.emit("SoftHangupRequest", "call,all", [*chan.snapshot(), ("Cause", "16")])
@@ -1001,6 +1058,8 @@ class Engine:
         leg = call.agent
         caller, agent, m = call.channel, leg.channel, leg.member
         first, other = (agent, caller) if side == "agent" else (caller, agent)
+        # Queue(…,F(survey^s^1)) of an IVR call: when the agent hangs up the caller goes on to the survey
+        survey = side == "agent" and not keep_caller and call.spec.ivr is not None and self.agi is not None
         talk = whole_seconds(call.connected_at, now)
         if not keep_caller:
             self.emit("HangupRequest", "call,all", first.snapshot())
@@ -1058,13 +1117,18 @@ class Engine:
         m.in_call_here = False
         d.calls_taken += 1
         d.last_call = now
-        self.emit(
-            "SoftHangupRequest", "call,all", [*(agent if keep_caller else other).snapshot(), ("Cause", "16")]
-        )
+        if not survey:
+            self.emit(
+                "SoftHangupRequest",
+                "call,all",
+                [*(agent if keep_caller else other).snapshot(), ("Cause", "16")],
+            )
         self._hangup(agent, 16)
         self._cdr_row(call, leg, now, "ANSWERED")
         self._device_changed(d)
-        if not keep_caller:
+        if survey:
+            self._after_queue(call, "survey", m)
+        elif not keep_caller:
             self._hangup(caller, 16)
         for queue in self.queues.values():
             if queue.member(d.interface) is not None:

@@ -4,12 +4,16 @@ ring timeout, some never) and talk for a random time. The same seed gives the sa
 
 With an ``IvrMenu`` (the simulator dials our IVR) every caller also gets a seeded IVR script: most press the
 menu key of their queue (typing their customer id where that branch asks for it, some a wrong id first),
-some hang up in the menu, some press the key for an agent. The scripts draw from a random stream of their
-own, so the calls themselves stay those of the same seed without the IVR.
+some hang up in the menu, some press the key for an agent. Told of a long wait, some take the call-back
+offer (press 1 at ``wait-offer``). After the call (the agent hung up) they answer the survey: most press a
+score 1–5, some an invalid key first, some hang up; out of the queue unanswered, some accept the call-back
+offered there. The scripts draw from a random stream of their own, so the calls themselves stay those of
+the same seed without the IVR.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -108,6 +112,14 @@ class IvrMenu:
     hangup_share: float = 0.06  # hang up while the menu plays
     agent_share: float = 0.10  # press the agent key whatever they called for
     wrong_id_share: float = 0.25  # of those typing an id: a wrong one first
+    wait_offer_prompt: str = "wait-offer"  # the prompt offering a call-back instead of a long wait
+    wait_offer_key: str = "1"
+    wait_offer_share: float = 0.35  # take that offer when it comes
+    survey_hangup_share: float = 0.15  # hang up instead of answering the survey
+    survey_invalid_share: float = 0.10  # press a key that is no score first
+    callback_accept_share: float = 0.5  # out of the queue unanswered: accept the call-back (press 1)
+    # how satisfied the callers are: score 1 (非常满意) … 5 (非常不满意)
+    score_weights: tuple[float, ...] = (0.45, 0.30, 0.15, 0.06, 0.04)
 
 
 def wrong_id(rng: random.Random, digits: str) -> str:
@@ -116,8 +128,37 @@ def wrong_id(rng: random.Random, digits: str) -> str:
     return digits[:-1] + str(last)
 
 
+def survey_script(rng: random.Random, menu: IvrMenu) -> IvrScript:
+    """The caller's answer to the post-call survey: a score, an invalid key then a score, or a hang-up."""
+    r = rng.random()
+    score = str(rng.choices(range(1, 6), weights=menu.score_weights)[0])
+    if r < menu.survey_hangup_share:
+        return IvrScript(hangup_at=0, hangup_after=rng.uniform(0.5, 4.0))
+    if r < menu.survey_hangup_share + menu.survey_invalid_share:
+        return IvrScript(keys=(rng.choice("06789*#"), score))
+    return IvrScript(keys=(score,))
+
+
+def callback_script(rng: random.Random, menu: IvrMenu) -> IvrScript:
+    """Out of the queue unanswered: 1 accepts the call-back, 2 declines."""
+    return IvrScript(keys=("1" if rng.random() < menu.callback_accept_share else "2",))
+
+
 def ivr_script(rng: random.Random, menu: IvrMenu, queue: str, typed_id: str | None) -> IvrScript:
-    """One caller's keys in the IVR (see the module docstring)."""
+    """One caller's keys in the IVR and after the queue (see the module docstring)."""
+    walk = _menu_walk(rng, menu, queue, typed_id)
+    if walk.hangup_at == 0:
+        return walk  # gone before the menu: no queue, no survey
+    takes_offer = rng.random() < menu.wait_offer_share
+    return dataclasses.replace(
+        walk,
+        on_prompt=((menu.wait_offer_prompt, menu.wait_offer_key if takes_offer else ""),),
+        survey=survey_script(rng, menu),
+        callback=callback_script(rng, menu),
+    )
+
+
+def _menu_walk(rng: random.Random, menu: IvrMenu, queue: str, typed_id: str | None) -> IvrScript:
     r = rng.random()
     if r < menu.hangup_share:
         return IvrScript(hangup_at=0, hangup_after=rng.uniform(1.0, 6.0))

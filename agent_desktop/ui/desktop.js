@@ -272,9 +272,9 @@ function renderPop(d) {
     el('strong', { id: 'pop-caller', 'data-linkedid': ctx.linkedid }, ctx.callerNumber || t('ui.desk.anonymous')),
     el('span', { class: `badge phase-${ctx.phase}`, id: 'call-phase', 'data-phase': ctx.phase }, t(`ui.desk.phase_${ctx.phase}`)),
     el('span', {}, t('ui.queue'), ': ', el('b', { id: 'pop-queue' }, ctx.queue || '—')),
-    pop?.waited_s !== null && pop?.waited_s !== undefined ? el('span', {}, t('ui.desk.waited'), ': ', clock(pop.waited_s)) : '',
-    pop?.ivr_path || pop?.ivr ? el('span', { id: 'pop-ivr' }, t('field.ivr_path'), ': ', pop.ivr_path || pop.ivr) : '');
+    pop?.waited_s !== null && pop?.waited_s !== undefined ? el('span', {}, t('ui.desk.waited'), ': ', clock(pop.waited_s)) : '');
   const parts = [head];
+  if (pop?.ivr) parts.push(ivrSummary(pop.ivr));
   if (pop && ctx.phase === 'ringing') {
     parts.push(el('div', { class: 'ring', 'aria-live': 'off' }, el('label', { for: 'ring-countdown' }, t('ui.desk.ring_target'), ' ',
       el('time', { id: 'ring-left' }, '')), el('progress', { id: 'ring-countdown', max: pop.three_rings_s, value: 0 })));
@@ -286,6 +286,20 @@ function renderPop(d) {
   if (pop?.open_complaints?.length) parts.push(el('h5', {}, t('ui.open_complaints')), openComplaints(pop.open_complaints));
   d.popBox.replaceChildren(el('article', { class: `pop-card phase-${ctx.phase}` }, parts));
   tick(d);
+}
+
+// The caller's way through the IVR for this call: "3 投诉 › 0 人工服务", the id typed, self-service done.
+// A caption is a key of ivr.choice.* (or an admin's plain text, which t() hands back as it is).
+function ivrSummary(ivr) {
+  const choices = ivr.choices.map((c, i) => [i ? ' › ' : '',
+    el('span', { class: 'ivr-choice', 'data-digit': c.digit }, el('kbd', {}, c.digit), c.caption ? ` ${t(`ivr.choice.${c.caption}`)}` : '')]).flat();
+  return el('div', { class: 'pop-ivr', id: 'pop-ivr' },
+    el('span', { class: 'muted' }, t('field.ivr_path'), ': '),
+    choices.length ? el('span', { id: 'pop-ivr-choices' }, choices) : el('span', { class: 'muted' }, t('ui.desk.ivr_no_choice')),
+    ivr.customer_code ? el('span', { id: 'pop-ivr-customer', 'data-by': ivr.identified_by || '' }, ' · ',
+      t(ivr.identified_by === 'customer_by_id' ? 'ui.desk.ivr_customer_typed' : 'ui.desk.ivr_customer_by_number', { code: ivr.customer_code })) : '',
+    ivr.entered.length && !ivr.customer_code ? el('span', { id: 'pop-ivr-entered' }, ' · ', t('ui.desk.ivr_entered', { digits: ivr.entered.join(', ') })) : '',
+    ivr.self_service ? el('span', { class: 'badge', id: 'pop-ivr-self-service' }, t('ui.desk.ivr_self_service')) : '');
 }
 
 function customerCard(d, c, current) {

@@ -230,6 +230,10 @@ class AgiSession:
         )
         return GetDataResult(digits=reply.result or "", timed_out=reply.timed_out)
 
+    async def say_number(self, number: int, escape_digits: str = "") -> None:
+        """Speak a number in the channel's language (Asterisk's own digit sounds)."""
+        await self.execute(f"SAY NUMBER {int(number)} {quote(escape_digits)}")
+
     async def set_variable(self, name: str, value: str) -> None:
         await self.execute(f"SET VARIABLE {quote(name)} {quote(value)}")
 

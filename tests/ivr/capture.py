@@ -112,6 +112,7 @@ class ScriptedCaller:
     language: str = "en"
     n: int = 0
     silent_after: int | None = None  # stop answering after this many commands (a stuck PBX)
+    args: tuple[str, ...] = ()  # the dialplan's AGI(url,arg1,…): agi_arg_1 … after agi_threadid
     received: list[str] = field(default_factory=list)
     closed_by_server: bool = False
 
@@ -137,6 +138,8 @@ class ScriptedCaller:
                 header = HEADERS_TEMPLATE.format(
                     script=self.script, n=self.n, language=self.language, caller=self.caller
                 )
+                arguments = "".join(f"agi_arg_{i}: {value}\n" for i, value in enumerate(self.args, start=1))
+                header = header[:-1] + arguments + "\n"  # before the empty line that ends the block
                 writer.write(header.encode())
                 await writer.drain()
                 while True:

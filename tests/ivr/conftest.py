@@ -1,4 +1,5 @@
-"""Fixtures of the IVR tests: a throwaway database with the default flow, and a running FastAGI server."""
+"""Fixtures of the IVR tests: a throwaway database with the default flow, a running FastAGI server, and the
+PBX simulator (the lab's queues, idle) dialling it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.db import make_engine, make_session_factory, transaction
 from ivr.application import build_server
 from ivr.server import FastAgiServer
 from ivr.service import seed_default_flow
+from pbxsim import Simulator
 
 ZONE = ZoneInfo("Asia/Shanghai")
 # the capture's time: Monday 2026-11-23 10:14 in Shanghai, inside the default opening hours
@@ -82,3 +84,22 @@ async def server(factory: sessionmaker[Session], clock: Clock) -> AsyncIterator[
     yield agi
     await agi.stop(grace=2.0)
     await store.aclose()
+
+
+@pytest.fixture
+async def agi(factory: sessionmaker[Session], clock: Clock) -> AsyncIterator[FastAgiServer]:
+    server, store = build_server(factory, zone=ZONE, port=0, clock=clock, command_timeout=10.0)
+    await server.start()
+    yield server
+    await server.stop(grace=2.0)
+    await store.aclose()
+
+
+@pytest.fixture
+async def sim(agi: FastAgiServer) -> AsyncIterator[Simulator]:
+    """The simulator whose hotline callers walk ``agi`` (frames recorded for the assertions)."""
+    sim = Simulator(scenario="idle", agi_address=f"127.0.0.1:{agi.port}")
+    sim.engine.record_frames = True
+    await sim.start(serve=False)
+    yield sim
+    await sim.stop()

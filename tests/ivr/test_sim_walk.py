@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +20,6 @@ from callcenter.models import load_all_models
 from core.config import Settings
 from core.customers.models import CustomerGrade
 from ivr import service as ivr_service
-from ivr.application import build_server
 from ivr.flows import FlowDefinition, InputCheck
 from ivr.models import IvrFlow, IvrOutcome, IvrSession
 from ivr.server import FastAgiServer
@@ -29,26 +27,8 @@ from pbxsim import Simulator, VirtualClock
 from pbxsim.agi_client import IvrScript
 from pbxsim.engine import Call, CallerSpec
 from pbxsim.queues import Phone
-from tests.ivr.conftest import ZONE, AddCustomer, Clock
+from tests.ivr.conftest import AddCustomer
 from tests.live import free_port
-
-
-@pytest.fixture
-async def agi(factory: sessionmaker[Session], clock: Clock) -> AsyncIterator[FastAgiServer]:
-    server, store = build_server(factory, zone=ZONE, port=0, clock=clock, command_timeout=10.0)
-    await server.start()
-    yield server
-    await server.stop(grace=2.0)
-    await store.aclose()
-
-
-@pytest.fixture
-async def sim(agi: FastAgiServer) -> AsyncIterator[Simulator]:
-    sim = Simulator(scenario="idle", agi_address=f"127.0.0.1:{agi.port}")
-    sim.engine.record_frames = True
-    await sim.start(serve=False)
-    yield sim
-    await sim.stop()
 
 
 async def pump(

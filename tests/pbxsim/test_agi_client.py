@@ -72,10 +72,10 @@ class FakeIvr:
 
 def captured_channel(engine: Engine, prefix: str) -> Channel:
     """The caller channel of the capture (name, uniqueid, caller id, dialplan position)."""
-    values = dict(
-        line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
-        for line in (RAW / f"{prefix}.in.bin").read_bytes().decode().split("\n\n", 1)[0].splitlines()
-    )
+    values: dict[str, str] = {}
+    for line in (RAW / f"{prefix}.in.bin").read_bytes().decode().split("\n\n", 1)[0].splitlines():
+        key, _, value = line.partition(": ")
+        values[key.rstrip(":")] = value
     chan = Channel(
         name=values["agi_channel"],
         uniqueid=values["agi_uniqueid"],
@@ -179,6 +179,37 @@ async def test_partial_and_empty_entries_time_out() -> None:
         "200 result= (timeout)",
         "200 result=12",
     ]
+
+
+async def test_prompt_answers_say_number_and_the_linkedid_argument() -> None:
+    clock = VirtualClock()
+    engine = Engine(clock)
+    commands = [
+        b'SAY NUMBER 8 ""\n',
+        b"GET DATA custom/wait-offer 5000 1\n",  # answered from on_prompt: the keys are not used up
+        b"GET DATA custom/menu 5000 1\n",
+        b"GET DATA custom/survey 5000 1\n",
+    ]
+    fake = FakeIvr(commands)
+    await fake.start()
+    chan = captured_channel(engine, "agi-003-021440")
+    script = IvrScript(keys=("0", "4"), on_prompt=(("wait-offer", "1"),))
+    call = AgiCall(
+        engine, chan, script, AgiTarget("127.0.0.1", fake.port, "survey"), thread_id=7, args=("1795400079.0",)
+    )
+    task = asyncio.create_task(call.run())
+    await pump(clock, task.done)
+    await fake.stop()
+    assert [reply for _, reply in call.commands] == [
+        "200 result=0",
+        "200 result=1",
+        "200 result=0",
+        "200 result=4",
+    ]
+    head = fake.received.split(b"\n\n", 1)[0].decode().splitlines()
+    assert head[1] == "agi_network_script: survey"
+    assert head[-2:] == ["agi_threadid: 7", "agi_arg_1: 1795400079.0"]  # after threadid, as Asterisk does
+    assert len(head) == 23
 
 
 async def test_unreachable_server_is_agistatus_failure_and_the_call_hangs_up() -> None:

@@ -90,3 +90,41 @@ def test_callers_without_a_typable_id_ask_for_an_agent_and_wrong_ids_fail_the_ch
     for n in range(50):
         bad = wrong_id(random.Random(n), "123455")
         assert bad[:-1] == "12345" and bad != "123455"
+
+
+def test_callers_answer_the_survey_and_the_call_back_offers_in_every_way() -> None:
+    ids = {f"1390000{n:04d}": "123455" for n in range(100)}
+    sim = Simulator(
+        scenario="demo",
+        demo_hours=8.0,
+        demo_callers=list(ids),
+        demo_ids=ids,
+        demo_ivr=MENU,
+        agi_address="h:1",
+    )
+    surveys: Counter[str] = Counter()
+    offers: Counter[str] = Counter()
+    callbacks: Counter[str] = Counter()
+    for c in specs(sim):
+        script = c.ivr
+        assert script is not None
+        if script.hangup_at == 0:
+            assert script.survey is None and script.callback is None  # gone before the menu
+            continue
+        assert script.survey is not None and script.callback is not None
+        survey = script.survey
+        if survey.hangup_at == 0:
+            surveys["hang up"] += 1
+        elif len(survey.keys) == 2:
+            assert survey.keys[0] not in "12345" and survey.keys[1] in "12345"
+            surveys["invalid, then a score"] += 1
+        else:
+            assert len(survey.keys) == 1 and survey.keys[0] in "12345"
+            surveys[survey.keys[0]] += 1
+        assert dict(script.on_prompt).keys() == {"wait-offer"}
+        offers["takes" if dict(script.on_prompt)["wait-offer"] == "1" else "stays"] += 1
+        callbacks[script.callback.keys[0]] += 1
+    assert set(surveys) == {"hang up", "invalid, then a score", "1", "2", "3", "4", "5"}
+    assert surveys["1"] > surveys["5"]  # most callers are satisfied
+    assert offers["takes"] and offers["stays"] > offers["takes"]
+    assert set(callbacks) == {"1", "2"}
