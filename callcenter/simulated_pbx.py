@@ -38,6 +38,7 @@ from ivr.flows import (
 )
 from pbxsim.simulator import Simulator
 from pbxsim.traffic import IvrMenu
+from recording.config import RecordingSettings
 
 # The demo seed's skills → the simulator's demo queues.
 SKILL_QUEUES = {"billing": "billing", "tech": "support", "sales": "sales"}
@@ -202,6 +203,8 @@ def start_args(settings: Settings, session_factory: sessionmaker[Session]) -> Si
         demo_ids=ids,
         demo_ivr=menu,
         agi_address=address if menu is not None else None,
+        # the simulated calls are recorded like Asterisk's MixMonitor, into the recording worker's spool
+        recordings_dir=RecordingSettings.from_app(settings).spool,
     )
 
 
