@@ -45,7 +45,9 @@ ROUTER_MODULES = (
     "ivr.views",
     "recording.views",
     "qa.views",
+    "qa.sampling_views",
     "reports.views",
+    "reports.business_views",
     "agent_desktop.ws",
     "agent_desktop.my_day",
     "agent_desktop.views",  # last: it serves the UI at "/"
@@ -149,9 +151,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the ACD dials the IVR's call-back requests when an agent of their queue is free
         callbacks = _callback_dialer(settings, app.state.session_factory, acd) if acd is not None else None
         app.state.callbacks = callbacks
+        # finished recordings (the PBX's spool) → checked, compressed, stored, analysed; the per-queue policy
+        from recording.runtime import start_recordings
+
+        recordings = await start_recordings(settings, bus, app.state.session_factory, acd=acd)
+        app.state.recording_store = recordings.store
         try:
             yield
         finally:
+            await recordings.stop()
             # reverse order: the simulator hangs up its callers in the IVR before the IVR stops
             if callbacks is not None:
                 await callbacks.stop()

@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "ivr.models",
     "recording.models",
     "qa.models",
+    "qa.sampling_models",
     "reports.models",
 )
 

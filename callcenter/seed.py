@@ -20,6 +20,8 @@ from core.db import make_engine, make_session_factory, transaction
 from core.people.models import Skill, Team, User, UserSkill
 from core.security.passwords import hash_password
 from core.security.roles import Role
+from qa.sampling import seed_rules
+from qa.seed import seed_qa
 
 DEMO_PASSWORD = "demo1234"
 SURNAMES = (
@@ -97,6 +99,8 @@ def seed_session(
     }
     result.counts.update(_seed_history(session, rng, settings, agents, customers))
     result.counts["equipment"] = _seed_equipment(session, rng, agents)
+    result.counts.update(seed_qa(session, rng=rng))
+    result.counts["qa_sampling_rules"] = len(seed_rules(session))
     result.logins = _demo_logins(session)
     return result
 
