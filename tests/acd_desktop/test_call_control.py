@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from acd.events import CallOutcome, EndedBy
 from acd.records.models import QueueLeg
+from recording.models import RecordingMode, RecordingPolicy
 from tests.acd_desktop.conftest import Desk
 from tests.acd_link.helpers import until
 
@@ -150,7 +151,10 @@ async def test_recording_pause_and_resume(desk: Desk) -> None:
 async def test_recording_of_an_unrecorded_call_is_refused(desk: Desk) -> None:
     li = desk.clients["li"]
     await desk.login_queue("li", "desk2")
-    await desk.talking_call("li", "desk2")  # desk2 does not record
+    with Session(desk.app.state.engine) as session:  # desk2 is not in queues.conf's recorded queues and
+        session.add(RecordingPolicy(queue="desk2", mode=RecordingMode.NONE))  # its policy records nothing
+        session.commit()
+    await desk.talking_call("li", "desk2")
     response = await li.post("/api/desktop/recording", json={"muted": True})
     assert response.status_code == 409 and response.json()["error"] == "error.not_recording"
 
