@@ -46,6 +46,7 @@ const MENU = [
   ['#/recordings', 'menu.recordings', 'recordings.listen'],
   ['#/qa', 'menu.qa', 'qa.evaluate'],
   ['#/qa/mine', 'menu.qa_mine', 'qa.own'],
+  ['#/qa/results', 'menu.qa_results', 'qa.results'],
   ['#/reports', 'menu.reports', 'reports.read'],
   ['#/users', 'menu.users', 'users.read'],
   ['#/audit', 'menu.audit', 'audit.read'],
@@ -68,10 +69,11 @@ function renderTopbar() {
 }
 
 function highlightMenu() {
-  for (const a of topbar.querySelectorAll('nav.menu a')) {
-    const h = a.getAttribute('href');
-    a.classList.toggle('active', h === '#/' ? location.hash === '#/' || location.hash === '' : location.hash.startsWith(h));
-  }
+  const links = [...topbar.querySelectorAll('nav.menu a')];
+  // the longest entry the address starts with: #/qa/mine is "my evaluations", not also "QA workbench"
+  const matches = (h) => (h === '#/' ? location.hash === '#/' || location.hash === '' : location.hash === h || location.hash.startsWith(`${h}/`));
+  const best = links.map((a) => a.getAttribute('href')).filter(matches).sort((x, y) => y.length - x.length)[0];
+  for (const a of links) a.classList.toggle('active', a.getAttribute('href') === best);
 }
 
 async function logout() {
