@@ -156,9 +156,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         recordings = await start_recordings(settings, bus, app.state.session_factory, acd=acd)
         app.state.recording_store = recordings.store
+        # QA: sample the current week's calls every CALLCENTER_QA_SAMPLING_INTERVAL_S seconds (0 = off)
+        from qa.scheduler import start_sampling_scheduler
+
+        qa_sampling = await start_sampling_scheduler(settings, app.state.session_factory)
+        app.state.qa_sampling = qa_sampling
         try:
             yield
         finally:
+            if qa_sampling is not None:
+                await qa_sampling.stop()
             await recordings.stop()
             # reverse order: the simulator hangs up its callers in the IVR before the IVR stops
             if callbacks is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import contextlib
 import getpass
 import sys
@@ -69,6 +70,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             "queue_skills": settings.queue_skills or {q: skill for skill, q in SKILL_QUEUES.items()},
         }
     )
+    # QA inspectors find the recorded calls sampled for them (every 5 minutes) without a manager running it
+    os.environ.setdefault("CALLCENTER_QA_SAMPLING_INTERVAL_S", "300")
     print(f"live queue view: http://{settings.host}:{settings.port}/#/live (team leads and supervisors)")
     _serve(settings)
     return 0

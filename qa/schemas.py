@@ -1,5 +1,6 @@
 """API shapes of QA (qa-core): scorecard definitions and versions, the live preview, assignments,
-evaluations with their dispute and resolution, and calibration.
+evaluations with their dispute and resolution, calibration (one and the list), and the inspectors to
+pick from.
 
 Shape rules (weights > 0, scale_max ≥ 1, bands 0..100, at least one section/item/band, standard score > 0)
 are here, so pydantic reports them with field paths such as ``definition.sections.0.items.2.weight``; rules
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.security.roles import Role
 from qa.models import AssignmentStatus, DisputeOutcome, EvaluationStatus
 from qa.scoring import Critical, ItemKind
 
@@ -278,3 +280,46 @@ class CalibrationOut(BaseModel):
     inspectors: list[CalibrationInspector]
     spread: Spread
     items: list[CalibrationItem]
+
+
+class CalibrationMember(BaseModel):
+    """A taking-part inspector in the calibration list: who, and how far (never their score)."""
+
+    inspector_id: int
+    name: str
+    status: str  # the assignment's status ("open") or the evaluation's (draft, submitted, ...)
+
+
+class CalibrationListItem(BaseModel):
+    id: int
+    recording_id: int
+    linkedid: str | None
+    agent_name: str | None  # the agent of the call (the member name when no user is known)
+    scorecard_id: int
+    scorecard_name: str
+    scorecard_version: int
+    note: str | None
+    created_at: datetime
+    inspectors: list[CalibrationMember]
+    submitted: int  # how many inspectors submitted their scoring
+    # Over the submitted scorings, once two are in; None before, and for an inspector who has not
+    # submitted their own yet (they score blind).
+    spread: Spread | None
+    my_assignment_id: int | None = None  # the caller's own assignment in it, if they take part
+    my_status: str | None = None
+
+
+# --- inspectors -----------------------------------------------------------------------------------
+
+
+class InspectorOut(BaseModel):
+    """Someone who may score calls (QA_EVALUATE), for the pickers of assignments, rules and calibration."""
+
+    id: int
+    name: str
+    agent_number: str | None  # 工号
+    username: str
+    role: Role
+    team_id: int | None
+    team_name: str | None
+    open_assignments: int  # open assignments now (their backlog)

@@ -14,9 +14,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
@@ -43,6 +43,7 @@ from recording.models import Recording, RecordingStatus
 
 __all__ = [
     "TRANSITIONS",
+    "CalibrationSummary",
     "CalibrationView",
     "acknowledge",
     "assign",
@@ -54,10 +55,13 @@ __all__ = [
     "evaluation_result",
     "get_assignment",
     "get_evaluation",
+    "get_readable_assignment",
     "get_scorecard",
     "get_version",
     "list_assignments",
+    "list_calibrations",
     "list_disputes",
+    "list_inspectors",
     "list_mine",
     "list_scorecards",
     "preview",
@@ -326,6 +330,39 @@ def get_assignment(session: Session, assignment_id: int) -> Assignment:
     if assignment is None:
         raise NotFound(object="assignment", id=assignment_id)
     return assignment
+
+
+def get_readable_assignment(
+    session: Session, *, assignment_id: int, user_id: int, can_manage: bool
+) -> Assignment:
+    """One assignment for its inspector, or for a QA manager (anyone's); PermissionDenied for anyone
+    else, NotFound when there is no such assignment."""
+    assignment = get_assignment(session, assignment_id)
+    if assignment.inspector_id != user_id and not can_manage:
+        raise PermissionDenied("error.qa_not_your_assignment", assignment_id=assignment_id)
+    return assignment
+
+
+def inspector_roles() -> list[Role]:
+    """The roles that may score calls (the role matrix decides, not a list kept here)."""
+    return [role for role in Role if has_permission(role, Permission.QA_EVALUATE)]
+
+
+def list_inspectors(session: Session) -> list[tuple[User, int]]:
+    """Active users who may score calls, by name, each with their number of open assignments."""
+    open_counts = (
+        select(Assignment.inspector_id, func.count().label("n"))
+        .where(Assignment.status == AssignmentStatus.OPEN)
+        .group_by(Assignment.inspector_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(User, func.coalesce(open_counts.c.n, 0))
+        .outerjoin(open_counts, open_counts.c.inspector_id == User.id)
+        .where(User.active.is_(True), User.role.in_(inspector_roles()))
+        .order_by(User.full_name, User.id)
+    ).unique()
+    return [(user, int(n)) for user, n in rows]
 
 
 def list_assignments(
@@ -738,6 +775,18 @@ def create_calibration(
     return calibration, assignments
 
 
+def spread_of(totals: Sequence[float]) -> dict[str, float | None]:
+    """min, max, range and population stdev of the submitted totals (all None without any)."""
+    if not totals:
+        return {"min": None, "max": None, "range": None, "stdev": None}
+    return {
+        "min": min(totals),
+        "max": max(totals),
+        "range": round(max(totals) - min(totals), 2),
+        "stdev": round(statistics.pstdev(totals), 2),
+    }
+
+
 @dataclass(frozen=True)
 class CalibrationView:
     calibration: Calibration
@@ -777,15 +826,7 @@ def calibration_view(
         for a in assignments
         if a.id in evaluations and evaluations[a.id].status is not EvaluationStatus.DRAFT
     ]
-    totals = [e.total_pct for e in submitted if e.total_pct is not None]
-    spread: dict[str, float | None] = {"min": None, "max": None, "range": None, "stdev": None}
-    if totals:
-        spread = {
-            "min": min(totals),
-            "max": max(totals),
-            "range": round(max(totals) - min(totals), 2),
-            "stdev": round(statistics.pstdev(totals), 2),
-        }
+    spread = spread_of([e.total_pct for e in submitted if e.total_pct is not None])
     definition = calibration.scorecard_version.definition
     items = []
     for section in definition.get("sections", []):
@@ -802,3 +843,81 @@ def calibration_view(
             )
     assert len(items) == len(items_of(definition))
     return CalibrationView(calibration, assignments, evaluations, submitted, spread, items)
+
+
+@dataclass(frozen=True)
+class CalibrationSummary:
+    """A calibration as the list shows it: its assignments and evaluations, how many are submitted, the
+    spread once two are (None before, and for an inspector who has not submitted their own yet)."""
+
+    calibration: Calibration
+    assignments: list[Assignment]
+    evaluations: dict[int, Evaluation]  # by assignment id
+    submitted: int
+    spread: dict[str, float | None] | None
+    mine: Assignment | None  # the caller's own assignment in it
+
+
+CalibrationStatus = Literal["open", "done", "all"]
+
+
+def list_calibrations(
+    session: Session,
+    *,
+    user_id: int,
+    can_manage: bool,
+    status: CalibrationStatus = "all",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[CalibrationSummary], int]:
+    """Calibrations, newest first: all of them for a QA manager, else those the user takes part in.
+    ``open``: some inspector has not submitted yet; ``done``: everyone has."""
+    query: Select[Calibration] = select(Calibration)
+    if not can_manage:
+        query = query.where(
+            exists().where(Assignment.calibration_id == Calibration.id, Assignment.inspector_id == user_id)
+        )
+    pending = exists().where(
+        Assignment.calibration_id == Calibration.id, Assignment.status == AssignmentStatus.OPEN
+    )
+    if status == "open":
+        query = query.where(pending)
+    elif status == "done":
+        query = query.where(~pending)
+    rows, total = paginate(
+        session, query, Calibration.created_at.desc(), Calibration.id.desc(), offset=offset, limit=limit
+    )
+    ids = [c.id for c in rows]
+    assignments = (
+        list(
+            session.scalars(
+                select(Assignment).where(Assignment.calibration_id.in_(ids)).order_by(Assignment.id)
+            ).unique()
+        )
+        if ids
+        else []
+    )
+    evaluations = evaluations_of_assignments(session, [a.id for a in assignments])
+    summaries = []
+    for calibration in rows:
+        own = [a for a in assignments if a.calibration_id == calibration.id]
+        done = [
+            evaluations[a.id]
+            for a in own
+            if a.id in evaluations and evaluations[a.id].status is not EvaluationStatus.DRAFT
+        ]
+        mine = next((a for a in own if a.inspector_id == user_id), None)
+        # The blind rule of calibration_view: no scores before one's own is submitted.
+        may_see = can_manage or any(e.inspector_id == user_id for e in done)
+        totals = [e.total_pct for e in done if e.total_pct is not None]
+        summaries.append(
+            CalibrationSummary(
+                calibration=calibration,
+                assignments=own,
+                evaluations={a.id: evaluations[a.id] for a in own if a.id in evaluations},
+                submitted=len(done),
+                spread=spread_of(totals) if may_see and len(totals) >= 2 else None,
+                mine=mine,
+            )
+        )
+    return summaries, total

@@ -1,5 +1,6 @@
 """HTTP API of QA (qa-core): scorecards (QA_EVALUATE to read, QA_MANAGE to write), the live preview,
-assignments, evaluations and their dispute (the agent: QA_OWN; the QA lead: QA_MANAGE), and calibration.
+assignments (a list and one), the inspectors to pick from (QA_MANAGE), evaluations and their dispute (the
+agent: QA_OWN; the QA lead: QA_MANAGE), and calibration (one, the list, a new one).
 
 Object-level refusals (another inspector's assignment, another agent's evaluation, a calibration before
 one's own scoring) are 403 with an audit row. Sampling rules and results are in ``qa.sampling_views``.
@@ -9,15 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
-from core.errors import InvalidFields, PermissionDenied
-from core.people.models import User
+from core.errors import InvalidFields, NotFound, PermissionDenied
+from core.people.models import Team, User
 from core.security.roles import Permission
-from core.web import DB, AppSettings, CurrentUser, Page, PageParams, deny, require
+from core.web import DB, AppSettings, CurrentUser, Page, PageParams, audit_refusal, deny, require
 from qa import service
 from qa.models import Assignment, AssignmentStatus, Evaluation, ScorecardVersion
 from qa.schemas import (
@@ -27,12 +28,15 @@ from qa.schemas import (
     CalibrationIn,
     CalibrationInspector,
     CalibrationItem,
+    CalibrationListItem,
+    CalibrationMember,
     CalibrationOut,
     DisputeIn,
     EvaluationIn,
     EvaluationOut,
     EvaluationUpdate,
     HistoryEntry,
+    InspectorOut,
     PreviewIn,
     ResolveIn,
     ScorecardIn,
@@ -253,6 +257,50 @@ def list_assignments(
     return Page(items=assignments_out(db, rows), total=total, offset=paging.offset, limit=paging.limit)
 
 
+@router.get("/assignments/{assignment_id}", response_model=AssignmentOut, summary="One assigned call")
+def get_assignment(assignment_id: int, request: Request, db: DB, current: Evaluator) -> AssignmentOut:
+    """Its inspector's, or anyone's for a QA manager. A refusal (403) and an unknown id (404) are audited:
+    someone is trying ids."""
+    try:
+        assignment = service.get_readable_assignment(
+            db, assignment_id=assignment_id, user_id=current.id, can_manage=current.can(P.QA_MANAGE)
+        )
+    except PermissionDenied as refused:
+        raise _refused(request, current, refused) from None
+    except NotFound:
+        audit_refusal(
+            request, "assignment.read", current, {"reason": "error.not_found", "assignment_id": assignment_id}
+        )
+        raise
+    return assignments_out(db, [assignment])[0]
+
+
+@router.get("/inspectors", response_model=list[InspectorOut], summary="Who may score calls")
+def list_inspectors(db: DB, current: Manager) -> list[InspectorOut]:
+    """Active users whose role holds QA_EVALUATE, by name, with their open assignments (their backlog):
+    the choices of a manual assignment, a sampling rule and a calibration."""
+    rows = service.list_inspectors(db)
+    team_ids = {user.team_id for user, _n in rows if user.team_id is not None}
+    teams = (
+        dict(db.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).tuples().all())
+        if team_ids
+        else {}
+    )
+    return [
+        InspectorOut(
+            id=user.id,
+            name=user.full_name,
+            agent_number=user.agent_number,
+            username=user.username,
+            role=user.role,
+            team_id=user.team_id,
+            team_name=teams.get(user.team_id) if user.team_id is not None else None,
+            open_assignments=open_count,
+        )
+        for user, open_count in rows
+    ]
+
+
 @router.post("/assignments", response_model=AssignmentOut, status_code=201, summary="Assign a call")
 def create_assignment(data: AssignmentIn, db: DB, current: Manager, settings: AppSettings) -> AssignmentOut:
     assignment = service.assign(
@@ -391,6 +439,69 @@ def create_calibration(data: CalibrationIn, db: DB, current: Manager) -> Calibra
         actor=current.actor,
     )
     return CalibrationCreated(id=calibration.id, assignments=assignments_out(db, assignments))
+
+
+@router.get("/calibrations", response_model=Page[CalibrationListItem], summary="Calibrations")
+def list_calibrations(
+    db: DB,
+    paging: PageParams,
+    current: Evaluator,
+    status: Annotated[Literal["open", "done", "all"], Query()] = "all",
+) -> Page[CalibrationListItem]:
+    """Newest first: every calibration for a QA manager, else those one takes part in. ``open``: someone
+    has not submitted yet. The spread shows once two have submitted, and to an inspector only after their
+    own scoring (as the calibration itself)."""
+    summaries, total = service.list_calibrations(
+        db,
+        user_id=current.id,
+        can_manage=current.can(P.QA_MANAGE),
+        status=status,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+    recordings = service.recordings_by_id(db, [s.calibration.recording_id for s in summaries])
+    names = _names(db, {r.agent_user_id for r in recordings.values()})
+    items = []
+    for summary in summaries:
+        calibration = summary.calibration
+        recording = recordings.get(calibration.recording_id)
+        agent_name = None
+        if recording is not None:
+            agent_name = names.get(recording.agent_user_id or 0) or recording.agent
+        version = calibration.scorecard_version
+        members = []
+        for a in summary.assignments:
+            evaluation = summary.evaluations.get(a.id)
+            members.append(
+                CalibrationMember(
+                    inspector_id=a.inspector_id,
+                    name=a.inspector.full_name,
+                    status=evaluation.status.value if evaluation else a.status.value,
+                )
+            )
+        mine = summary.mine
+        mine_evaluation = summary.evaluations.get(mine.id) if mine else None
+        items.append(
+            CalibrationListItem(
+                id=calibration.id,
+                recording_id=calibration.recording_id,
+                linkedid=recording.linkedid if recording else None,
+                agent_name=agent_name,
+                scorecard_id=version.scorecard_id,
+                scorecard_name=version.scorecard.name,
+                scorecard_version=version.version,
+                note=calibration.note,
+                created_at=calibration.created_at,
+                inspectors=members,
+                submitted=summary.submitted,
+                spread=Spread(**summary.spread) if summary.spread else None,
+                my_assignment_id=mine.id if mine else None,
+                my_status=(mine_evaluation.status.value if mine_evaluation else mine.status.value)
+                if mine
+                else None,
+            )
+        )
+    return Page(items=items, total=total, offset=paging.offset, limit=paging.limit)
 
 
 @router.get("/calibrations/{calibration_id}", response_model=CalibrationOut, summary="A calibration's spread")

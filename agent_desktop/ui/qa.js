@@ -4,7 +4,7 @@
 // evaluations (acknowledge, dispute); #/qa/results: results by agent/team/month with a trend chart.
 // The server scores and validates (qa/scoring.py); these pages show and collect.
 import { api, ApiError, query } from './api.js';
-import { t, has, formatDateTime, toLocalInput } from './i18n.js';
+import { t, has, enumLabel, formatDateTime, toLocalInput } from './i18n.js';
 import { el } from './forms.js';
 import { cell } from './lists.js';
 import { can, currentUser, go, toast } from './app.js';
@@ -107,7 +107,7 @@ function tabs(active) {
     ['#/qa/scorecards', 'ui.qa.tab.scorecards', 'qa.manage'],
     ['#/qa/sampling', 'ui.qa.tab.sampling', 'qa.manage'],
     ['#/qa/disputes', 'ui.qa.tab.disputes', 'qa.manage'],
-    ['#/qa/calibrations', 'ui.qa.tab.calibration', 'qa.manage'],
+    ['#/qa/calibrations', 'ui.qa.tab.calibration', 'qa.evaluate'],
     ['#/qa/results', 'ui.qa.tab.results', 'qa.results'],
   ].filter(([, , p]) => can(p));
   return el('nav', { class: 'qa-tabs', 'aria-label': t('menu.qa') },
@@ -472,21 +472,9 @@ function reasonLabel(code) {
 }
 
 // --- #/qa/evaluate/<assignment>: the workbench ------------------------------------------------------
-// The contract has no single-assignment route: the assignment is looked up in the lists (mine first; a
-// QA manager may open anyone's).
-async function findAssignment(id) {
-  const lists = [{ mine: 'true' }];
-  if (can('qa.manage')) lists.push({ mine: 'false' });
-  for (const params of lists) {
-    const found = await api(`/api/qa/assignments${query({ ...params, limit: 500 })}`);
-    const hit = found.items.find((a) => String(a.id) === String(id));
-    if (hit) return hit;
-  }
-  throw new Error(t('error.not_found'));
-}
-
 async function workbench(main, assignmentId) {
-  const a = await findAssignment(assignmentId);
+  // One's own assignment (a QA manager may open anyone's); 403/404 come back as the router's error page.
+  const a = await api(`/api/qa/assignments/${assignmentId}`);
   const [recording, scorecard, draft] = await Promise.all([
     api(`/api/recordings/${a.recording_id}`).catch(() => null),
     api(`/api/qa/scorecards/${a.scorecard_id}${query({ version: a.scorecard_version })}`),
@@ -912,11 +900,13 @@ async function assignForm(scorecards) {
     el('input', { type: 'number', name: 'recording_id', 'data-path': 'recording_id', min: 1, placeholder: t('ui.qa.recording_id'), 'aria-label': t('ui.qa.recording_id') }),
     el('select', { name: 'scorecard_id', 'data-path': 'scorecard_id', 'aria-label': t('ui.qa.col.scorecard') }, scorecards.map((sc) => el('option', { value: sc.id }, sc.name))),
     inspectors.single('inspector_id'),
-    el('button', { type: 'submit' }, t('ui.qa.assign')), inspectors.hint());
+    el('button', { type: 'submit' }, t('ui.qa.assign')));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const body = { recording_id: num(data.get('recording_id')), scorecard_id: num(data.get('scorecard_id')), inspector_id: num(data.get('inspector_id')) };
+    const body = { recording_id: num(data.get('recording_id')), scorecard_id: num(data.get('scorecard_id')) };
+    // nobody chosen: left out, so the server's answer is "required" beside the select
+    if (data.get('inspector_id')) body.inspector_id = num(data.get('inspector_id'));
     try {
       await api('/api/qa/assignments', { method: 'POST', body });
       placeErrors(form, errors, null);
@@ -927,38 +917,47 @@ async function assignForm(scorecards) {
   return el('section', {}, el('h4', {}, t('ui.qa.manual_assign')), form, errors);
 }
 
-// Inspectors to choose from: the user list when the role may read it (a QA lead may not: then ids are
-// typed, with the inspectors already known from assignments and rules offered as hints).
+// Inspectors to choose from: GET /api/qa/inspectors (QA_MANAGE) — whoever the role matrix lets score calls,
+// by name, with their 工号, role and open assignments (the backlog, to balance the work). Someone a rule
+// still names but who can no longer score (deactivated, another role) stays in the list, marked, so saving
+// shows the server's refusal instead of dropping them silently; `known` ([{id, name}]) names them.
 async function inspectorChoices(known = []) {
-  let people = null;
-  if (can('users.read')) {
-    try {
-      const lists = await Promise.all(['qa_inspector', 'qa_lead', 'team_lead', 'supervisor'].map((role) => api(`/api/users${query({ role, active: true, limit: 200 })}`)));
-      people = lists.flatMap((p) => p.items).map((u) => ({ id: u.id, name: `${u.full_name} (${u.agent_number || u.username})` }));
-    } catch { people = null; }
-  }
-  const hints = new Map(known.map((k) => [k.id, k.name]));
-  if (!people) {
-    try {
-      const assigned = await api(`/api/qa/assignments${query({ mine: 'false', limit: 500 })}`);
-      for (const a of assigned.items) hints.set(a.inspector_id, a.inspector_name);
-    } catch { /* hints only */ }
-  }
-  const hintText = [...hints].map(([id, name]) => `${name} #${id}`).join(' · ');
-  return {
-    people,
-    single: (name) => (people
-      ? el('select', { name, 'data-path': name, 'aria-label': t('ui.qa.col.inspector') }, people.map((u) => el('option', { value: u.id }, u.name)))
-      : el('input', { type: 'number', name, 'data-path': name, min: 1, placeholder: t('ui.qa.inspector_id'), 'aria-label': t('ui.qa.inspector_id'), title: hintText })),
-    multi: (name, chosen) => (people
-      ? el('select', { name, 'data-path': name, multiple: true, size: Math.min(6, Math.max(2, people.length)), 'aria-label': t('ui.qa.inspectors') },
-        people.map((u) => el('option', { value: u.id, selected: (chosen || []).includes(u.id) }, u.name)))
-      : el('input', { type: 'text', name, 'data-path': name, value: (chosen || []).join(', '), placeholder: t('ui.qa.inspector_ids'), 'aria-label': t('ui.qa.inspector_ids'), title: hintText })),
-    hint: () => (!people && hintText ? el('small', { class: 'muted qa-inspector-hint' }, `${t('ui.qa.known_inspectors')} ${hintText}`) : null),
-    read: (node) => (node.tagName === 'SELECT'
-      ? [...node.selectedOptions].map((o) => Number(o.value))
-      : node.value.split(/[,，;；\s]+/).filter(Boolean).map(Number)),
+  const people = await api('/api/qa/inspectors');
+  const byId = new Map(people.map((u) => [u.id, u]));
+  const names = new Map(known.map((k) => [k.id, k.name]));
+  const text = (u) => (u.gone
+    ? t('ui.qa.inspector_gone', { name: u.name })
+    : t('ui.qa.inspector_option', { name: u.name, number: u.agent_number || u.username, role: enumLabel('Role', u.role), open: u.open_assignments }));
+  const nameOf = (id) => byId.get(id)?.name || names.get(id) || `#${id}`;
+  // A single choice: a select that starts on "choose" (no silent default inspector).
+  const single = (name) => el('select', { name, 'data-path': name, 'aria-label': t('ui.qa.col.inspector'), 'data-inspector-select': name },
+    el('option', { value: '' }, people.length ? t('ui.qa.choose_inspector') : t('ui.qa.no_inspectors')),
+    people.map((u) => el('option', { value: u.id }, text(u))));
+  // Several: a disclosure with one checkbox per inspector; its summary names who is chosen. It fires the
+  // checkboxes' change events (they bubble), and read() gives the chosen ids in the list's order.
+  const multi = (name, chosen) => {
+    const picked = new Set((chosen || []).map(Number));
+    const gone = [...picked].filter((id) => !byId.has(id)).map((id) => ({ id, name: nameOf(id), gone: true }));
+    const summary = el('summary', { role: 'button', class: 'secondary outline qa-multi-summary', style: 'display:block;width:100%;text-align:start' });
+    const boxes = [...people, ...gone].map((u) => el('li', {}, el('label', { 'data-inspector': u.id, class: u.gone ? 'muted' : null },
+      // the size is set here: the rules table's input rule (qa.css) would stretch a checkbox into a bar
+      el('input', { type: 'checkbox', value: u.id, checked: picked.has(u.id), name: `${name}[]`, style: 'width:1.25em;height:1.25em;padding:0' }), ` ${text(u)}`)));
+    const node = el('details', { class: 'qa-multi', 'data-path': name, 'data-inspector-multi': name },
+      summary, el('ul', { style: 'list-style:none;padding-left:0;max-height:16rem;overflow:auto;margin:.25rem 0' },
+        boxes.length ? boxes : el('li', { class: 'muted' }, t('ui.qa.no_inspectors'))));
+    const draw = () => {
+      const ids = read(node);
+      summary.textContent = ids.length ? t('ui.qa.inspectors_chosen', { n: ids.length, names: ids.map(nameOf).join('、') }) : t('ui.qa.choose_inspectors');
+      node.dataset.chosen = ids.join(',');
+    };
+    node.addEventListener('change', draw);
+    draw();
+    return node;
   };
+  const read = (node) => (node.tagName === 'SELECT'
+    ? [...node.selectedOptions].map((o) => num(o.value)).filter((v) => v !== null)
+    : [...node.querySelectorAll('input[type=checkbox]:checked')].map((box) => Number(box.value)));
+  return { people, single, multi, read };
 }
 
 // --- #/qa/sampling: rules and runs --------------------------------------------------------------------
@@ -976,7 +975,7 @@ async function samplingPage(main) {
         const [param, factor] = RULE_KINDS[rule.kind] || ['', 1];
         const shownValue = rule.params[param] === undefined ? '' : rule.params[param] / factor;
         const inspectorNode = inspectors.multi(`${ri}.inspector_ids`, rule.inspector_ids);
-        for (const type of ['change', 'input']) inspectorNode.addEventListener(type, () => { rule.inspector_ids = inspectors.read(inspectorNode); });
+        inspectorNode.addEventListener('change', () => { rule.inspector_ids = inspectors.read(inspectorNode); });
         return el('tr', { 'data-rule': rule.code || ri },
           el('td', {}, el('input', { 'data-path': `${ri}.code`, value: rule.code || '', maxlength: 40, oninput: (e) => { rule.code = e.target.value.trim(); } })),
           el('td', {}, el('select', { 'data-path': `${ri}.kind`, onchange: (e) => { rule.kind = e.target.value; rule.params = { ...RULE_DEFAULTS[rule.kind] }; draw(); } },
@@ -1020,7 +1019,7 @@ async function samplingPage(main) {
         answer.skipped?.length ? el('p', { class: 'muted', 'data-skipped': answer.skipped.join(',') }, t('ui.qa.run_skipped', { codes: answer.skipped.join(', ') })) : null);
     } catch (error) { placeErrors(runForm, runResult, error); }
   });
-  page(main, '#/qa/sampling', t('ui.qa.tab.sampling'), box, inspectors.hint(), errors,
+  page(main, '#/qa/sampling', t('ui.qa.tab.sampling'), box, errors,
     el('div', { class: 'toolbar' },
       button(`+ ${t('ui.qa.rule.add')}`, () => { s.rules.push({ code: '', kind: 'random_per_agent', params: { ...RULE_DEFAULTS.random_per_agent }, active: true, inspector_ids: [], scorecard_id: scorecards[0]?.id ?? null }); draw(); }, { class: 'outline', id: 'qa-rule-add' }),
       button(t('ui.save'), save, { id: 'qa-rules-save' })), status,
@@ -1029,30 +1028,55 @@ async function samplingPage(main) {
 }
 
 // --- #/qa/calibrations ------------------------------------------------------------------------------
+// The calibrations: a QA manager sees all of them and starts new ones; an inspector sees those they take
+// part in and opens their own scoring from here (the spread only after submitting it: they score blind).
 async function calibrationsPage(main) {
-  const [scorecards, inspectors] = await Promise.all([api('/api/qa/scorecards'), inspectorChoices()]);
-  const errors = el('div', { role: 'alert' });
-  const chooser = inspectors.multi('inspector_ids', []);
-  const form = el('form', { class: 'qa-grid', id: 'qa-calibration-form', novalidate: true },
-    el('label', {}, t('ui.qa.recording_id'), el('input', { type: 'number', min: 1, name: 'recording_id', 'data-path': 'recording_id' })),
-    el('label', {}, t('ui.qa.col.scorecard'), el('select', { name: 'scorecard_id', 'data-path': 'scorecard_id' }, scorecards.map((sc) => el('option', { value: sc.id }, sc.name)))),
-    el('label', {}, t('ui.qa.inspectors'), chooser, inspectors.hint()),
-    el('div', {}, el('button', { type: 'submit' }, t('ui.qa.calibration_create'))));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const data = new FormData(form);
-    const body = { recording_id: num(data.get('recording_id')), scorecard_id: num(data.get('scorecard_id')), inspector_ids: inspectors.read(chooser) };
-    try {
-      const made = await api('/api/qa/calibrations', { method: 'POST', body });
-      toast(t('ui.qa.calibration_created', { id: made.id }));
-      go(`#/qa/calibrations/${made.id}`);
-    } catch (error) { placeErrors(form, errors, error); }
+  const manager = can('qa.manage');
+  const listBox = el('section', { id: 'qa-calibrations' });
+  const parts = [el('p', { class: 'muted' }, t('ui.qa.calibration_hint')), el('h4', {}, t('ui.qa.calibration_list')), listBox];
+  if (manager) {
+    const [scorecards, inspectors] = await Promise.all([api('/api/qa/scorecards'), inspectorChoices()]);
+    const errors = el('div', { role: 'alert' });
+    const chooser = inspectors.multi('inspector_ids', []);
+    const form = el('form', { class: 'qa-grid', id: 'qa-calibration-form', novalidate: true },
+      el('label', {}, t('ui.qa.recording_id'), el('input', { type: 'number', min: 1, name: 'recording_id', 'data-path': 'recording_id' })),
+      el('label', {}, t('ui.qa.col.scorecard'), el('select', { name: 'scorecard_id', 'data-path': 'scorecard_id' }, scorecards.map((sc) => el('option', { value: sc.id }, sc.name)))),
+      // not a <label>: the chooser holds labelled checkboxes of its own
+      el('div', { role: 'group', 'aria-label': t('ui.qa.inspectors') }, el('div', { style: 'margin-bottom:.4rem' }, t('ui.qa.inspectors')), chooser),
+      el('div', {}, el('button', { type: 'submit' }, t('ui.qa.calibration_create'))));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const body = { recording_id: num(data.get('recording_id')), scorecard_id: num(data.get('scorecard_id')), inspector_ids: inspectors.read(chooser) };
+      try {
+        const made = await api('/api/qa/calibrations', { method: 'POST', body });
+        toast(t('ui.qa.calibration_created', { id: made.id }));
+        go(`#/qa/calibrations/${made.id}`);
+      } catch (error) { placeErrors(form, errors, error); }
+    });
+    parts.push(el('h4', {}, t('ui.qa.calibration_create')), form, errors);
+  }
+  page(main, '#/qa/calibrations', t('ui.qa.tab.calibration'), ...parts);
+  const spreadText = (x) => (x ? t('ui.qa.spread_short', { range: pct(x.range), stdev: Number(x.stdev).toFixed(2) }) : '—');
+  await pagedList(listBox, {
+    endpoint: '/api/qa/calibrations',
+    filters: [{ name: 'status', label: 'ui.qa.col.status', options: ['all', 'open', 'done'].map((v) => [v, t(`ui.qa.calibration_filter.${v}`)]) }],
+    columns: [
+      { key: 'created_at', label: 'ui.qa.col.created_at' },
+      { key: 'linkedid', label: 'ui.qa.col.linkedid', format: (v, row) => v || `#${row.recording_id}` },
+      { key: 'agent_name', label: 'ui.qa.col.agent' },
+      { key: 'scorecard_name', label: 'ui.qa.col.scorecard', format: (v, row) => `${v} · ${t('ui.qa.version_n', { version: row.scorecard_version })}` },
+      { key: 'inspectors', label: 'ui.qa.inspectors', format: (list) => el('span', { class: 'qa-members' }, (list || []).map((m, i) => el('span', { 'data-member': m.inspector_id, 'data-member-status': m.status },
+        i ? '、' : '', m.name, ' ', el('small', { class: 'muted' }, `(${t(`ui.qa.status.${m.status}`)})`)))) },
+      { key: 'submitted', label: 'ui.qa.col.submitted', format: (v, row) => `${v} / ${(row.inspectors || []).length}` },
+      { key: 'spread', label: 'ui.qa.col.spread', format: (v) => el('span', { 'data-spread-range': v ? v.range : '' }, spreadText(v)) },
+      ...(manager ? [] : [{ key: 'my_status', label: 'ui.qa.col.my_status', format: (v) => (v ? statusBadge(v) : '') }]),
+      { key: 'note', label: 'ui.qa.col.note' },
+    ],
+    // Scoring blind: before one's own scoring is submitted, the row opens the scoring, not the spread.
+    onOpen: (row) => go(!manager && row.my_assignment_id && ['open', 'draft'].includes(row.my_status)
+      ? `#/qa/evaluate/${row.my_assignment_id}` : `#/qa/calibrations/${row.id}`),
   });
-  const open = el('form', { class: 'toolbar', id: 'qa-calibration-open' },
-    el('input', { type: 'number', min: 1, name: 'id', placeholder: t('ui.qa.calibration_id'), 'aria-label': t('ui.qa.calibration_id') }),
-    el('button', { type: 'submit', class: 'secondary' }, t('ui.qa.open')));
-  open.addEventListener('submit', (event) => { event.preventDefault(); const v = new FormData(open).get('id'); if (v) go(`#/qa/calibrations/${v}`); });
-  page(main, '#/qa/calibrations', t('ui.qa.tab.calibration'), el('p', { class: 'muted' }, t('ui.qa.calibration_hint')), form, errors, el('h4', {}, t('ui.qa.calibration_view')), open);
 }
 
 async function calibrationDetail(main, id) {
@@ -1062,7 +1086,7 @@ async function calibrationDetail(main, id) {
   const items = c.items || [];
   const me = currentUser();
   const mine = inspectors.find((i) => i.inspector_id === me?.id);
-  page(main, can('qa.manage') ? '#/qa/calibrations' : null, t('ui.qa.calibration_n', { id: c.id }),
+  page(main, '#/qa/calibrations', t('ui.qa.calibration_n', { id: c.id }),
     el('dl', { class: 'detail', id: 'qa-spread' },
       fact(t('ui.qa.spread.min'), pct(spread.min), 'min'), fact(t('ui.qa.spread.max'), pct(spread.max), 'max'),
       fact(t('ui.qa.spread.range'), pct(spread.range), 'range'),

@@ -193,6 +193,8 @@ def test_inspector_scores_agent_disputes_lead_rescores(
     page = open_page(browser, url, inspector.username)
     audio_responses: list[int] = []
     page.on("response", lambda r: audio_responses.append(r.status) if "/audio" in r.url else None)
+    api_calls: list[str] = []
+    page.on("request", lambda r: api_calls.append(r.url) if "/api/qa/assignments" in r.url else None)
     page.click("nav.menu a[href='#/qa']")
     row = page.locator(f"#qa-assigned tr[data-id='{assignment.id}']")
     expect(row).to_contain_text("王芳")
@@ -201,6 +203,9 @@ def test_inspector_scores_agent_disputes_lead_rescores(
     expect(page.locator("#qa-wave svg.qa-wave-svg")).to_be_visible()  # the analysis' waveform
     assert page.locator("#qa-wave g.qa-lane").count() >= 1
     expect(page.locator("#qa-live-total [data-figure=total_pct]")).to_have_text("100.0%")
+    # the workbench asks for its one assignment, not the whole list
+    assert any(u.endswith(f"/api/qa/assignments/{assignment.id}") for u in api_calls), api_calls
+    assert not [u for u in api_calls if "limit=500" in u], api_calls
 
     # --- plays it: space starts the audio (a range request), the playhead follows, → jumps 5 s --------
     page.locator("h2").first.click()
@@ -388,7 +393,11 @@ def test_qa_lead_designs_a_scorecard_sets_sampling_and_calibrates(
     page.fill("[data-path='0.code']", "long_silence_20s")
     page.fill("[data-path='0.params.min_silence_ms']", "20")
     page.select_option("[data-path='0.scorecard_id']", label="Complaints line")
-    page.fill("[data-path='0.inspector_ids']", str(first.id))
+    picker = page.locator("[data-path='0.inspector_ids']")
+    picker.locator("summary").click()
+    expect(picker.locator(f"[data-inspector='{first.id}']")).to_contain_text("Chen Jing (9201)")
+    picker.locator(f"[data-inspector='{first.id}'] input").check()
+    expect(picker.locator("summary")).to_contain_text("1 chosen: Chen Jing")
     page.click("#qa-rules-save")
     expect(page.locator("#qa-rules-status")).to_contain_text("saved")
     expect(page.locator("#qa-rules tr[data-rule='long_silence_20s']")).to_be_visible()
@@ -408,7 +417,11 @@ def test_qa_lead_designs_a_scorecard_sets_sampling_and_calibrates(
     # --- calibration: both inspectors on the same call; the spread page lists them ---------------------
     page.click(".qa-tabs a[href='#/qa/calibrations']")
     page.fill("#qa-calibration-form [data-path=recording_id]", str(recording.id))
-    page.fill("#qa-calibration-form [data-path=inspector_ids]", f"{first.id}, {second.id}")
+    chooser = page.locator("#qa-calibration-form [data-path=inspector_ids]")
+    chooser.locator("summary").click()
+    for who in (first, second):
+        chooser.locator(f"[data-inspector='{who.id}'] input").check()
+    expect(chooser.locator("summary")).to_contain_text("2 chosen")
     page.click("#qa-calibration-form button[type=submit]")
     page.wait_for_url(re.compile(r"#/qa/calibrations/\d+$"))
     expect(page.locator("#qa-calibration-inspectors tr[data-inspector]")).to_have_count(2)
@@ -416,6 +429,44 @@ def test_qa_lead_designs_a_scorecard_sets_sampling_and_calibrates(
     assert calibration is not None and calibration.recording_id == recording.id
     calibrated = db.scalars(select(Assignment).where(Assignment.calibration_id == calibration.id)).all()
     assert sorted(a.inspector_id for a in calibrated) == sorted([first.id, second.id])
+    # the list of calibrations: who takes part, how many submitted
+    page.click(".qa-tabs a[href='#/qa/calibrations']")
+    listed = page.locator(f"#qa-calibrations tr[data-id='{calibration.id}']")
+    expect(listed).to_contain_text("Wang Fang")
+    expect(listed).to_contain_text("Chen Jing")
+    expect(listed).to_contain_text("0 / 2")
+
+    # --- a manual assignment: the inspector is chosen by name, with her backlog -----------------------
+    other_call = Recording(uniqueid="1795400369.9", linkedid="1795400369.9", status=RecordingStatus.STORED)
+    db.add(other_call)
+    db.commit()
+    page.click(".qa-tabs a[href='#/qa/scorecards']")
+    select_inspector = page.locator("#qa-assign-form [data-path=inspector_id]")
+    expect(select_inspector.locator(f"option[value='{second.id}']")).to_have_text(
+        re.compile(r"^Li Na \(9202\) · .+ · 1 open$")  # the calibration's assignment is open
+    )
+    page.fill("#qa-assign-form [data-path=recording_id]", str(other_call.id))
+    page.click("#qa-assign-form button[type=submit]")  # nobody chosen: refused beside the select
+    expect(page.locator("#qa-assign-form [aria-invalid=true]")).to_have_attribute("data-path", "inspector_id")
+    expect(page.locator("[data-error-for=inspector_id]")).to_have_text("Required")
+    select_inspector.select_option(str(second.id))
+    page.click("#qa-assign-form button[type=submit]")
+    expect(page.locator("#qa-assign-form [aria-invalid=true]")).to_have_count(0)
+    db.expire_all()
+    manual = db.scalar(select(Assignment).where(Assignment.recording_id == other_call.id))
+    assert manual is not None and (manual.inspector_id, manual.reason) == (second.id, "manual")
+
+    # --- an inspector sees the calibration she takes part in and opens her scoring from the list ---
+    inspector_page = open_page(browser, url, first.username)
+    inspector_page.click("nav.menu a[href='#/qa']")
+    inspector_page.click(".qa-tabs a[href='#/qa/calibrations']")
+    mine = inspector_page.locator(f"#qa-calibrations tr[data-id='{calibration.id}']")
+    expect(mine).to_contain_text("待评分")
+    expect(inspector_page.locator("#qa-calibration-form")).to_have_count(0)  # managers start them
+    mine.click()
+    own = next(a for a in calibrated if a.inspector_id == first.id)
+    expect(inspector_page.locator("#qa-workbench")).to_have_attribute("data-assignment", str(own.id))
+    assert inspector_page.errors == []
 
     # --- results: the table and its exports ---------------------------------------------------------
     page.click(".qa-tabs a[href='#/qa/results']")

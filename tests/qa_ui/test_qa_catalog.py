@@ -46,6 +46,7 @@ def test_keys_built_from_values_exist(language: str) -> None:
         "ui.qa.why.": [*SamplingRuleKind, "manual", "calibration"],
         "ui.qa.group_by.": list(ResultGroup),
         "ui.qa.channel.": ["caller", "agent", "mixed"],
+        "ui.qa.calibration_filter.": ["all", "open", "done"],
     }
     missing = [prefix + str(value) for prefix, values in families.items() for value in values]
     assert [key for key in missing if key not in messages] == []
