@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import contextlib
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
