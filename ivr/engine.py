@@ -392,12 +392,16 @@ class FlowRun:
             return False
         if estimate.seconds <= offer.wait_over_s:
             return False
-        await self.agi.stream_file(self._prompt(offer.estimate_prompt))
-        await self.agi.say_number(estimate.minutes)
-        await self.agi.stream_file(self._prompt(offer.minutes_prompt))
-        got = await self.agi.get_data(self._prompt(offer.offer_prompt), offer.timeout_ms, 1)
-        digit = got.digits[:1]
         figures = {"wait_s": estimate.seconds, "waiting": estimate.waiting, "agents": estimate.agents}
+        try:
+            await self.agi.stream_file(self._prompt(offer.estimate_prompt))
+            await self.agi.say_number(estimate.minutes)
+            await self.agi.stream_file(self._prompt(offer.minutes_prompt))
+            got = await self.agi.get_data(self._prompt(offer.offer_prompt), offer.timeout_ms, 1)
+        except AgiError:  # gone while hearing the offer: it was made, so the figures count it
+            self._path(step_id, "wait_offer", "hung_up", None, **figures)
+            raise
+        digit = got.digits[:1]
         if digit != offer.offer_key:
             self._path(step_id, "wait_offer", "declined", digit or None, **figures)
             return False

@@ -1,15 +1,80 @@
-"""IVR figures for the reports: containment (self-service completions), outcomes, menu choices, and the
-post-call survey by agent and by queue, over a period (``start`` inclusive, ``end`` exclusive, UTC)."""
+"""IVR figures for the reports: containment (self-service completions), outcomes, menu choices, the
+estimated-wait call-back offers, and the post-call survey by agent and by queue, over a period (``start``
+inclusive, ``end`` exclusive, UTC).
+
+Wait offers (``wait_offer`` on a route step, see :mod:`ivr.engine`): *accepted* are the call-back requests
+with reason ``wait_offer`` requested in the period (the request is the durable trace of a yes); *declined*
+are the IVR sessions whose path records the offer as ``declined`` (another key, or none before the
+timeout: the caller joined the queue); *offered* = accepted + declined. A caller who hangs up while the
+offer is playing leaves no offer entry in the path (the engine records only the hang-up), so is in none.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
-from ivr.models import IvrOutcome, IvrSession, SurveyResult
+from ivr.models import CallbackReason, IvrCallbackRequest, IvrOutcome, IvrSession, SurveyResult
+
+WAIT_OFFER = "wait_offer"  # the path entry kind the engine writes for the offer
+
+
+def _offer_result(path: Any) -> str | None:
+    """``accepted`` / ``declined`` of the session's wait offer, None when it made none."""
+    for entry in path if isinstance(path, list) else ():
+        if isinstance(entry, dict) and entry.get("kind") == WAIT_OFFER:
+            return str(entry.get("result"))
+    return None
+
+
+def wait_offer_figures(session: Session, *, start: datetime, end: datetime) -> dict[str, Any]:
+    """Offered / accepted / declined estimated-wait offers in the period, in all and per queue."""
+    # Only sessions whose stored path mentions the offer are read (a text match, the same on SQLite and
+    # PostgreSQL); the exact result is then taken from the parsed path.
+    rows = session.execute(
+        select(IvrSession.queue, IvrSession.path).where(
+            IvrSession.started_at >= start,
+            IvrSession.started_at < end,
+            IvrSession.script == "ivr",
+            cast(IvrSession.path, String).like(f"%{WAIT_OFFER}%"),
+        )
+    ).all()
+    by_queue: dict[str, dict[str, int]] = {}
+
+    def bump(queue: str | None, key: str, n: int = 1) -> None:
+        figures = by_queue.setdefault(queue or "", {"offered": 0, "accepted": 0, "declined": 0, "hung_up": 0})
+        figures[key] += n
+        figures["offered"] += n
+
+    for queue, path in rows:
+        result = _offer_result(path)
+        if result in ("declined", "hung_up"):  # hung up while hearing it: offered, neither taken nor refused
+            bump(queue, result)
+    for queue, count in session.execute(
+        select(IvrCallbackRequest.queue, func.count())
+        .where(
+            IvrCallbackRequest.reason == CallbackReason.WAIT_OFFER,
+            IvrCallbackRequest.requested_at >= start,
+            IvrCallbackRequest.requested_at < end,
+        )
+        .group_by(IvrCallbackRequest.queue)
+    ).all():
+        bump(queue, "accepted", int(count))
+    accepted = sum(f["accepted"] for f in by_queue.values())
+    declined = sum(f["declined"] for f in by_queue.values())
+    hung_up = sum(f["hung_up"] for f in by_queue.values())
+    offered = accepted + declined + hung_up
+    return {
+        "offered": offered,
+        "accepted": accepted,
+        "declined": declined,
+        "hung_up": hung_up,
+        "accepted_percent": round(100.0 * accepted / offered, 1) if offered else None,
+        "by_queue": dict(sorted(by_queue.items())),
+    }
 
 
 def ivr_figures(session: Session, *, start: datetime, end: datetime) -> dict[str, Any]:
@@ -49,6 +114,7 @@ def ivr_figures(session: Session, *, start: datetime, end: datetime) -> dict[str
         "outcomes": outcomes,
         "containment_percent": round(100.0 * self_service / calls, 1) if calls else None,
         "choices": choices,
+        "wait_offer": wait_offer_figures(session, start=start, end=end),
         "survey_by_agent": survey_by(func.coalesce(SurveyResult.agent_name, SurveyResult.agent_interface)),
         "survey_by_queue": survey_by(SurveyResult.queue),
     }

@@ -1,8 +1,10 @@
 // The IVR admin page (#/ivr, permission ivr.manage): the flows and their versions, a version's steps as a
 // readable table and as JSON to edit (Validate / Save as new version / Activate, with the server's field
-// errors listed by path), and the prompts with play and upload. The server validates; the page shows.
+// errors listed by path), a step editor with form fields for a route step's estimated-wait call-back offer
+// and a menu's key captions (each with the server's error beside it), and the prompts with play and upload.
+// The server validates; the page shows. The JSON stays the one source: the step editor writes into it.
 import { api, ApiError } from './api.js';
-import { t, enumLabel, formatDateTime, fieldLabel } from './i18n.js';
+import { t, enumLabel, formatDateTime, fieldLabel, has } from './i18n.js';
 import { el } from './forms.js';
 import { toast } from './app.js';
 
@@ -10,11 +12,22 @@ const LANGUAGES = ['zh-CN', 'en'];
 // Per step kind: the fields that lead to another step (menus add one per key option).
 const EXITS = ['next', 'on_fail', 'found', 'missing', 'open', 'closed'];
 
+// Steps with form fields in the step editor (everything else: the JSON).
+const EDITABLE = new Set(['menu', 'route', 'transfer_to_agent']);
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '*', '#'];
+// ivr.flows.WaitOffer: what a new offer starts with (the server's defaults).
+const OFFER_DEFAULTS = { wait_over_s: 120, offer_key: '1', estimate_prompt: 'wait-estimate', minutes_prompt: 'wait-minutes',
+  offer_prompt: 'wait-offer', confirmed_prompt: 'callback-confirmed', timeout_ms: 5000 };
+const OFFER_FIELDS = [['wait_over_s', 'integer'], ['offer_key', 'key'], ['timeout_ms', 'integer'], ['estimate_prompt', 'prompt'],
+  ['minutes_prompt', 'prompt'], ['offer_prompt', 'prompt'], ['confirmed_prompt', 'prompt']];
+// Captions the screen pop translates (ivr.choice.*); anything else is shown as typed.
+const CHOICES = ['account', 'case_status', 'complaint', 'sales', 'billing', 'agent'];
+
 const button = (label, onclick, attrs = {}) => el('button', { type: 'button', onclick, ...attrs }, label);
 const enc = encodeURIComponent;
 
 export async function ivrPage(main) {
-  const s = { flows: [], name: null, version: null, shown: null };
+  const s = { flows: [], name: null, version: null, shown: null, editing: null, fieldErrors: [] };
   s.flowsBox = el('section', { id: 'ivr-flows' });
   s.editor = el('section', { id: 'ivr-editor', hidden: true });
   s.promptsBox = el('section', { id: 'ivr-prompts' });
@@ -57,7 +70,8 @@ function renderEditor(s) {
   s.table = el('div', { class: 'overflow-auto', id: 'ivr-steps-box' });
   s.json = el('textarea', { id: 'ivr-json', rows: 18, spellcheck: 'false', 'aria-label': fieldLabel('definition'), style: 'font-family: monospace' });
   s.json.value = JSON.stringify(v.definition, null, 2);
-  s.json.addEventListener('input', () => { const parsed = parse(s, false); if (parsed) drawSteps(s, parsed); });
+  s.json.addEventListener('input', () => { const parsed = parse(s, false); if (parsed) { drawSteps(s, parsed); renderStepForm(s); } });
+  s.stepBox = el('section', { id: 'ivr-step-editor', hidden: true });
   s.note = el('input', { id: 'ivr-note', name: 'note', maxlength: 300, placeholder: fieldLabel('note'), 'aria-label': fieldLabel('note') });
   s.errors = el('div', { id: 'ivr-errors', role: 'alert', 'aria-live': 'polite' });
   s.status = el('p', { id: 'ivr-status', role: 'status' });
@@ -69,7 +83,7 @@ function renderEditor(s) {
     el('h3', {}, `${s.name} · ${t('ui.ivr.version_label', { version: v.version })}`,
       v.is_active ? el('mark', { id: 'ivr-shown-active' }, ` ${fieldLabel('is_active')}`) : null),
     el('p', { class: 'muted' }, [formatDateTime(v.created_at), v.created_by_name, v.note].filter(Boolean).join(' · ')),
-    el('h5', {}, fieldLabel('steps')), s.table,
+    el('h5', {}, fieldLabel('steps')), s.table, s.stepBox,
     el('label', { for: 'ivr-json' }, fieldLabel('definition')), s.json, s.note,
     el('div', { class: 'toolbar' },
       button(t('ui.ivr.validate'), () => validate(s), { id: 'ivr-validate', class: 'secondary' }),
@@ -81,24 +95,31 @@ function renderEditor(s) {
         `${t('ui.ivr.version_label', { version: item.version })} · ${formatDateTime(item.created_at)} ${item.created_by_name || ''} ${item.note || ''} `,
         item.is_active ? el('mark', {}, fieldLabel('is_active'))
           : button(t('ui.ivr.activate'), () => activate(s, item.version), { class: 'outline', 'data-activate': item.version }))))));
+  s.fieldErrors = [];
   drawSteps(s, v.definition);
+  renderStepForm(s);
 }
 
 // The steps as people read them: id, kind, prompt, and where each key or outcome leads.
 function drawSteps(s, definition) {
-  const head = el('tr', {}, [t('ui.ivr.step_id'), t('ui.ivr.step_kind'), fieldLabel('prompt'), t('ui.ivr.transitions')].map((h) => el('th', {}, h)));
+  const head = el('tr', {}, [t('ui.ivr.step_id'), t('ui.ivr.step_kind'), fieldLabel('prompt'), t('ui.ivr.transitions'), ''].map((h) => el('th', {}, h)));
   const steps = Object.entries(definition?.steps || {});
   const body = steps.map(([id, step]) => {
     const exits = [];
-    for (const option of step.options || []) exits.push(`${option.digit} → ${option.next}`);
+    for (const option of step.options || []) exits.push(`${option.digit} → ${option.next}${option.caption ? `（${captionText(option.caption)}）` : ''}`);
     for (const key of EXITS) if (step[key]) exits.push(`${fieldLabel(key)} → ${step[key]}`);
     if (step.queue) exits.push(`${fieldLabel('queue')}: ${step.queue}`);
+    if (step.wait_offer && typeof step.wait_offer === 'object') {
+      exits.push(t('ui.ivr.editor.offer_summary', { seconds: step.wait_offer.wait_over_s ?? OFFER_DEFAULTS.wait_over_s, key: step.wait_offer.offer_key ?? OFFER_DEFAULTS.offer_key }));
+    }
     const promptsShown = [step.prompt, step.invalid_prompt].filter(Boolean).join(' / ');
     return el('tr', { 'data-step': id, class: id === definition.start ? 'start' : null },
       el('td', {}, id === definition.start ? `▶ ${id}` : id),
       el('td', {}, enumLabel('StepKind', step.kind)),
       el('td', {}, promptsShown),
-      el('td', { 'data-exits': id }, exits.map((x) => el('div', {}, x))));
+      el('td', { 'data-exits': id }, exits.map((x) => el('div', {}, x))),
+      el('td', {}, EDITABLE.has(step?.kind)
+        ? button(t('ui.ivr.editor.edit'), () => editStep(s, id), { class: 'outline', 'data-edit-step': id }) : ''));
   });
   s.table.replaceChildren(el('table', { id: 'ivr-steps', class: 'striped' }, el('thead', {}, head), el('tbody', {}, body)));
 }
@@ -117,6 +138,11 @@ function parse(s, report = true) {
 function showErrors(s, message, fields) {
   s.status.textContent = '';
   s.errors.replaceChildren();
+  s.fieldErrors = fields;
+  // A problem in a field the step editor has: open that step so the message stands beside its field.
+  const formError = fields.map((f) => /^steps\.([^.]+)\.(wait_offer|options\.\d+\.caption)/.exec(String(f.field || ''))).find(Boolean);
+  if (formError && !fields.some((f) => String(f.field || '').startsWith(`steps.${s.editing}.`))) editStep(s, formError[1]);
+  else markFieldErrors(s);
   if (!message) return;
   s.errors.append(el('p', { class: 'form-error' }, message),
     el('ul', {}, fields.map((f) => el('li', { class: 'field-error', 'data-error-for': f.field }, el('code', {}, f.field || '—'), ` ${f.message}`))));
@@ -162,6 +188,142 @@ async function activate(s, version) {
   renderEditor(s);
   s.status.textContent = t('ui.ivr.activated', { version: done.version });
   toast(s.status.textContent);
+}
+
+// --- the step editor ------------------------------------------------------------------------------
+
+const captionText = (caption) => (has(`ivr.choice.${caption}`) ? t(`ivr.choice.${caption}`) : caption);
+
+function editStep(s, id) {
+  s.editing = id;
+  renderStepForm(s);
+  s.stepBox.scrollIntoView?.({ block: 'nearest' });
+}
+
+// The open step's form fields, drawn from the JSON (so a hand edit there shows here too).
+function renderStepForm(s) {
+  const box = s.stepBox;
+  if (!box) return;
+  const definition = parse(s, false);
+  const step = definition?.steps?.[s.editing];
+  if (!s.editing || !step || !EDITABLE.has(step.kind)) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  box.hidden = false;
+  box.dataset.step = s.editing;
+  const base = `steps.${s.editing}`;
+  box.replaceChildren(
+    el('h5', {}, t('ui.ivr.editor.title', { step: s.editing }), ' ', el('small', { class: 'muted' }, enumLabel('StepKind', step.kind))),
+    step.kind === 'menu' ? captionFields(s, step, base) : offerFields(s, step, base),
+    el('div', { class: 'toolbar' },
+      el('small', { class: 'muted' }, t('ui.ivr.editor.hint')), ' ',
+      button(t('ui.ivr.editor.close'), () => { s.editing = null; renderStepForm(s); }, { class: 'secondary outline', id: 'ivr-step-close' })));
+  markFieldErrors(s);
+}
+
+// One labelled control with the server's message for its path beside it.
+function fieldRow(path, label, control) {
+  return el('div', { class: 'ivr-field', 'data-field': path },
+    el('label', { for: control.id }, label), control,
+    el('small', { class: 'field-error', 'data-error-for': path, role: 'alert' }));
+}
+
+// Writes a change of the open step into the JSON; ``redraw`` re-renders the form (a field appeared or went).
+function change(s, path, mutate, redraw = false) {
+  const definition = parse(s);
+  const step = definition?.steps?.[s.editing];
+  if (!step) return;
+  mutate(step);
+  s.json.value = JSON.stringify(definition, null, 2);
+  s.status.textContent = '';
+  s.fieldErrors = s.fieldErrors.filter((f) => f.field !== path);  // the message was about the old value
+  drawSteps(s, definition);
+  if (redraw) renderStepForm(s);
+  else markFieldErrors(s);
+}
+
+// Numbers as numbers; an empty box leaves the server's default; anything else goes as typed (the server says why).
+function numberValue(raw) {
+  const text = raw.trim();
+  if (text === '') return undefined;
+  return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+function offerFields(s, step, base) {
+  const path = `${base}.wait_offer`;
+  const offer = step.wait_offer && typeof step.wait_offer === 'object' ? step.wait_offer : null;
+  const toggle = el('input', { type: 'checkbox', role: 'switch', id: 'ivr-offer-on', 'data-path': path, checked: Boolean(offer) });
+  toggle.addEventListener('change', () => change(s, path, (st) => {
+    if (toggle.checked) st.wait_offer = { ...OFFER_DEFAULTS };
+    else delete st.wait_offer;
+  }, true));
+  const rows = [];
+  if (offer) {
+    for (const [name, kind] of OFFER_FIELDS) {
+      const fieldPath = `${path}.${name}`;
+      const attrs = { id: `ivr-offer-${name}`, name, 'data-path': fieldPath };
+      let control;
+      if (kind === 'key') {
+        control = el('select', attrs, KEYS.map((k) => el('option', { value: k, selected: String(offer[name] ?? OFFER_DEFAULTS[name]) === k }, k)));
+      } else if (kind === 'integer') {
+        control = el('input', { ...attrs, type: 'number', step: 1, min: 0, value: offer[name] ?? '', placeholder: String(OFFER_DEFAULTS[name]) });
+      } else {
+        control = el('input', { ...attrs, list: 'ivr-prompt-names', value: offer[name] ?? '', placeholder: OFFER_DEFAULTS[name] });
+      }
+      const event = control.tagName === 'SELECT' ? 'change' : 'input';
+      control.addEventListener(event, () => change(s, fieldPath, (st) => {
+        const value = kind === 'integer' ? numberValue(control.value) : control.value.trim() || undefined;
+        if (value === undefined) delete st.wait_offer[name];
+        else st.wait_offer[name] = value;
+      }));
+      rows.push(fieldRow(fieldPath, fieldLabel(name), control));
+    }
+  }
+  return el('fieldset', { id: 'ivr-offer' }, el('legend', {}, fieldLabel('wait_offer')),
+    el('small', { class: 'muted' }, t('ui.ivr.editor.offer_hint')),
+    fieldRow(path, t('ui.ivr.editor.offer_on'), toggle),
+    el('div', { style: 'display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:0 1rem' }, rows));
+}
+
+function captionFields(s, step, base) {
+  const known = CHOICES.filter((c) => has(`ivr.choice.${c}`));
+  const list = el('datalist', { id: 'ivr-choice-names' }, known.map((c) => el('option', { value: c }, t(`ivr.choice.${c}`))));
+  const rows = (Array.isArray(step.options) ? step.options : []).map((option, index) => {
+    const path = `${base}.options.${index}.caption`;
+    const preview = el('small', { class: 'muted', 'data-caption-preview': index }, option.caption ? captionText(option.caption) : '');
+    const control = el('input', { id: `ivr-caption-${index}`, 'data-path': path, list: 'ivr-choice-names', value: option.caption ?? '',
+      placeholder: t('ui.ivr.editor.caption_placeholder') });
+    control.addEventListener('input', () => {
+      const value = control.value.trim();
+      preview.textContent = value ? captionText(value) : '';
+      change(s, path, (st) => {
+        if (value) st.options[index].caption = value;
+        else delete st.options[index].caption;
+      });
+    });
+    return el('tr', { 'data-option': option.digit },
+      el('td', {}, el('kbd', {}, option.digit)), el('td', {}, `→ ${option.next}`),
+      el('td', {}, control, ' ', preview, el('small', { class: 'field-error', 'data-error-for': path, role: 'alert' })));
+  });
+  return el('fieldset', { id: 'ivr-captions' }, el('legend', {}, fieldLabel('caption')),
+    el('small', { class: 'muted' }, t('ui.ivr.editor.caption_hint')), list,
+    el('table', { class: 'striped' },
+      el('thead', {}, el('tr', {}, el('th', {}, fieldLabel('digit')), el('th', {}, fieldLabel('next')), el('th', {}, fieldLabel('caption')))),
+      el('tbody', {}, rows)));
+}
+
+// The server's field messages beside the step editor's fields (the full list stays in #ivr-errors).
+function markFieldErrors(s) {
+  if (!s.stepBox) return;
+  for (const node of s.stepBox.querySelectorAll('[data-error-for]')) {
+    const messages = (s.fieldErrors || []).filter((f) => f.field === node.dataset.errorFor).map((f) => f.message);
+    node.textContent = messages.join('；');
+    const control = s.stepBox.querySelector(`[data-path="${node.dataset.errorFor}"]`);
+    if (control && messages.length) control.setAttribute('aria-invalid', 'true');
+    else control?.removeAttribute('aria-invalid');
+  }
 }
 
 // --- prompts --------------------------------------------------------------------------------------

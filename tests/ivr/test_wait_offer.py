@@ -20,6 +20,7 @@ from core.calls.models import PbxCall
 from core.db import transaction
 from core.errors import InvalidFields
 from ivr.default_flow import DEFAULT_FLOW
+from ivr.figures import ivr_figures
 from ivr.flows import WaitOffer, flow_prompts, validate_flow
 from ivr.models import CallbackReason, IvrCallbackRequest, IvrOutcome, IvrSession
 from ivr.server import FastAgiServer
@@ -215,6 +216,28 @@ async def test_a_caller_who_stays_on_the_line_joins_the_queue(
     row = session_of(factory)
     assert (row.outcome, row.queue) == (IvrOutcome.TO_QUEUE, "complaints")
     assert [(e["kind"], e["result"]) for e in row.path[-2:]] == [("wait_offer", "declined"), ("route", "ok")]
+
+
+async def test_a_caller_who_hangs_up_during_the_offer_is_counted_as_offered(
+    server: FastAgiServer, factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as session:
+        busy_queue(session, waiting=4)
+    caller = ScriptedCaller(["3", "hangup"])
+    await caller.run("127.0.0.1", server.port)
+    assert callbacks(factory) == []
+    row = session_of(factory)
+    assert row.outcome is IvrOutcome.HANGUP
+    offers = [e for e in row.path if e["kind"] == "wait_offer"]
+    assert [(e["result"], e["wait_s"]) for e in offers] == [("hung_up", 480)]
+    with factory() as session:
+        figures = ivr_figures(session, start=NOW - timedelta(hours=1), end=NOW + timedelta(hours=1))
+    assert {k: figures["wait_offer"][k] for k in ("offered", "accepted", "declined", "hung_up")} == {
+        "offered": 1,
+        "accepted": 0,
+        "declined": 0,
+        "hung_up": 1,
+    }
 
 
 async def test_a_short_wait_is_not_offered(server: FastAgiServer, factory: sessionmaker[Session]) -> None:
