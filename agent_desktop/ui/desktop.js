@@ -340,16 +340,20 @@ function openComplaints(rows) {
     c.promised_deadline ? ` · ${t('field.promised_deadline')} ${formatDateTime(epochIso(c.promised_deadline))}` : '')));
 }
 
-// An unknown caller: a short customer form, the caller's number filled in when this reader sees it whole.
+// An unknown caller: a short customer form. The caller's number is never typed (the agent sees it masked):
+// the form names the call (its linkedid) and the server files the number from it (POST /api/customers/from-call,
+// only for this agent's own call); the phones here are further numbers only.
 function quickCreate(d, ctx) {
   const box = el('div', { class: 'quick-create', id: 'quick-create' }, el('h5', {}, t('ui.desk.unknown_caller')));
-  const number = ctx.callerNumber && !ctx.callerNumber.includes('*') ? ctx.callerNumber : '';
-  renderForm(box, 'CustomerCreate', {
+  const note = el('p', { class: 'muted', id: 'quick-create-number' }, ctx.callerNumber
+    ? t('ui.customers.from_call.number', { number: ctx.callerNumber }) : t('ui.customers.from_call.no_number'));
+  renderForm(box, 'CustomerFromCall', {
     only: ['name', 'kind', 'grade', 'region', 'contact_person', 'phones'],
-    initial: { grade: 'B', phones: [{ number, is_primary: true }] },
+    initial: { grade: 'B', phones: ctx.callerNumber ? [] : [{ number: '', is_primary: true }] },
+    extra: note,
     submitLabel: t('ui.desk.create_customer'),
     onSubmit: async (values) => {
-      const saved = await api('/api/customers', { method: 'POST', body: values });
+      const saved = await api('/api/customers/from-call', { method: 'POST', body: { ...values, pbx_linkedid: ctx.linkedid } });
       toast(t('ui.saved'));
       chooseCustomer(d, ctx, { id: saved.id, code: saved.code, name: saved.name, grade: saved.grade, confidentiality: saved.confidentiality,
         kind: saved.kind, region: saved.region, contact_person: saved.contact_person, unsuitable_now: false });

@@ -1,5 +1,5 @@
-"""API shapes of the customer file: input (create, partial update, rating change), output (detail, list
-item, rating log, import job).
+"""API shapes of the customer file: input (create, create from the agent's call, partial update, rating
+change), output (detail, list item, rating log, import job).
 
 Phone numbers arrive as typed; the service normalises them with the center's region (a bad one is a 422 on
 ``phones.<i>.number``). Output phones are already masked or not for the reader by the view.
@@ -37,6 +37,7 @@ Code = Annotated[
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
+Linkedid = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 BankAccount = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z \-]{4,64}$")]
 
 
@@ -146,6 +147,15 @@ class CustomerCreate(_CustomerFields):
     contact_windows: list[ContactWindowIn] = Field(default_factory=list, max_length=50)
     visits: list[VisitIn] = Field(default_factory=list, max_length=500)
     service_history: list[ServiceHistoryIn] = Field(default_factory=list, max_length=500)
+
+
+class CustomerFromCall(CustomerCreate):
+    """The unknown caller's file, filed from the agent's screen pop: ``pbx_linkedid`` names the agent's own
+    current call and the server adds the caller's number from the call (the agent sees it masked, so could
+    not type it); ``phones`` then holds only further numbers and may be empty."""
+
+    pbx_linkedid: Linkedid = Field(description="Asterisk linkedid of the agent's current call.")
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=19)
 
 
 class CustomerUpdate(_Form):

@@ -1,5 +1,6 @@
-"""Customer files: search, screen-pop lookup by caller number, create, update, rating changes with reason
-(客户信用度变更表), the confidentiality rule, phone / bank-account masking and the 不宜访问时间 check.
+"""Customer files: search, screen-pop lookup by caller number, create (also from the agent's own call, the
+caller's number taken from the call), update, rating changes with reason (客户信用度变更表), the
+confidentiality rule, phone / bank-account masking and the 不宜访问时间 check.
 
 Keyword-only functions taking a session; they flush, the caller commits. Every read of a file and every
 change leaves an audit row. Refusals (above clearance) are audited by the web layer, whose own
@@ -8,12 +9,14 @@ transaction survives the request's rollback.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +24,7 @@ from core import phone as phones_
 from core.audit import service as audit
 from core.audit.models import AuditEntry
 from core.audit.service import Actor
+from core.calls.models import PbxCall
 from core.customers.models import (
     ContactWindow,
     CorporateProfile,
@@ -32,6 +36,7 @@ from core.customers.models import (
     CustomerRatingChange,
     CustomerVisit,
     IndividualProfile,
+    PhoneLabel,
     RatingField,
     ServiceHistory,
 )
@@ -39,6 +44,7 @@ from core.customers.schemas import (
     ContactWindowIn,
     CorporateProfileIn,
     CustomerCreate,
+    CustomerFromCall,
     CustomerUpdate,
     IndividualProfileIn,
     PhoneIn,
@@ -47,7 +53,7 @@ from core.customers.schemas import (
     VisitIn,
 )
 from core.db import paginate
-from core.errors import FieldProblem, InvalidFields, NotFound
+from core.errors import FieldProblem, InvalidFields, NotFound, PermissionDenied
 from core.people.models import User
 from core.security.roles import Clearance
 
@@ -412,6 +418,109 @@ def create_customer_from(
         detail={"code": customer.code, "fields": sorted(data.model_fields_set), **(source or {})},
     )
     return customer
+
+
+# --- the caller's file from the agent's call ------------------------------------------------------------
+
+# After the call ended, its agent may still file the caller (wrap-up, writing the record) for this long.
+CALL_FILE_WINDOW = timedelta(hours=1)
+CALL_MAX_LENGTH = timedelta(hours=12)  # a call with no end older than this is a row whose end was lost
+
+
+class NotYourCall(PermissionDenied):
+    code = "error.not_your_call"
+
+
+def caller_number_of_call(
+    session: Session,
+    *,
+    linkedid: str,
+    user: User,
+    live_call: Mapping[str, Any] | None,
+    now: datetime,
+) -> str | None:
+    """The caller's number of ``linkedid`` when that call is ``user``'s own: ringing or talking with them in
+    the live state (``live_call``, given by the web layer only when the call is theirs), or answered by
+    them (``pbx_calls.agent_id``, or a queue leg answered on their phone) and not ended longer than
+    :data:`CALL_FILE_WINDOW` ago. Anything else, an unknown linkedid included, is :class:`NotYourCall`.
+    The number is ``pbx_calls.caller_number`` (E.164), else the live state's; None when withheld."""
+    from acd.records.models import QueueLeg  # the telephony's tables; imported late, core loads first
+
+    call = session.scalars(select(PbxCall).where(PbxCall.linkedid == linkedid)).first()
+    mine = live_call is not None
+    if not mine and call is not None:
+        if call.ended_at is not None:
+            recent = call.ended_at >= now - CALL_FILE_WINDOW
+        else:  # still going (or its end was never seen): not a stale row of long ago
+            recent = (call.started_at or call.created_at) >= now - CALL_MAX_LENGTH
+        answered_by_me = call.agent_id == user.id
+        if not answered_by_me and user.pbx_interface:
+            answered_by_me = (
+                session.scalar(
+                    select(QueueLeg.id)
+                    .where(
+                        QueueLeg.call_id == call.id,
+                        QueueLeg.interface == user.pbx_interface,
+                        QueueLeg.answered_at.is_not(None),
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+        mine = answered_by_me and recent
+    if not mine:
+        raise NotYourCall(linkedid=linkedid)
+    if call is not None and call.caller_number:
+        return call.caller_number
+    live_number = (live_call or {}).get("caller_number")
+    return str(live_number) if live_number else None
+
+
+def _phone_label(e164: str) -> PhoneLabel:
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return PhoneLabel.OTHER
+    mobile = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return PhoneLabel.MOBILE if kind in mobile else PhoneLabel.OTHER
+
+
+def create_customer_from_call(
+    session: Session,
+    *,
+    data: CustomerFromCall,
+    caller_number: str | None,
+    actor: Actor,
+    region_default: str = "CN",
+) -> Customer:
+    """A new customer file with the call's caller number added to the typed ones (after them, so a typed
+    number's problems keep their ``phones.<i>`` path; primary unless the agent marked one). A call without a
+    usable number and no typed number is a 422 on ``pbx_linkedid``."""
+    e164: str | None = None
+    if caller_number:
+        try:
+            e164 = phones_.normalise(caller_number, region_default)
+        except ValueError:  # "anonymous", "unknown": a withheld number
+            e164 = None
+    phones = list(data.phones)
+    if e164 is None and not phones:
+        raise InvalidFields.one("pbx_linkedid", "validation.call_without_number")
+    typed: set[str] = set()
+    for item in phones:
+        with contextlib.suppress(ValueError):  # reported at its own path by create_customer_from
+            typed.add(phones_.normalise(item.number, region_default))
+    if e164 is not None and e164 not in typed:
+        primary = not any(item.is_primary for item in phones)
+        phones.append(PhoneIn(number=e164, label=_phone_label(e164), is_primary=primary))
+    fields = data.model_dump(exclude={"pbx_linkedid", "phones"}, exclude_unset=True)
+    create = CustomerCreate.model_validate({**fields, "phones": [p.model_dump() for p in phones]})
+    return create_customer_from(
+        session,
+        data=create,
+        actor=actor,
+        region_default=region_default,
+        source={"phone_from_call": data.pbx_linkedid, "caller_number_added": e164 is not None},
+    )
 
 
 def _snapshot(customer: Customer) -> dict[str, Any]:

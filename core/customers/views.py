@@ -1,5 +1,6 @@
-"""HTTP API of customer files: search, the screen-pop lookup, detail, create, update, rating changes,
-export, and the spreadsheet import with its template and job progress.
+"""HTTP API of customer files: search, the screen-pop lookup, detail, create (also from the agent's own
+call: the caller's number filled in from the PBX), update, rating changes, export, and the spreadsheet
+import with its template and job progress.
 
 Outputs are built here because they depend on the reader: phone numbers and bank accounts are masked for
 users without ``customers.phones_unmasked``; files above the reader's clearance need a grant.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import anyio.from_thread
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,7 @@ from core.customers.schemas import (
     ContactWindowOut,
     CorporateProfileOut,
     CustomerCreate,
+    CustomerFromCall,
     CustomerListItem,
     CustomerOut,
     CustomerUpdate,
@@ -35,6 +38,7 @@ from core.customers.schemas import (
     VisitOut,
 )
 from core.errors import InvalidFields
+from core.people.models import User
 from core.security.roles import Permission
 from core.tabular import EXPORT_ROW_LIMIT, MEDIA_TYPES, Column, write_table
 from core.web import DB, AppSettings, CurrentUser, Page, PageParams, deny, request_language, require
@@ -363,6 +367,68 @@ def create_customer(data: CustomerCreate, db: DB, settings: AppSettings, current
         )
     customer = service.create_customer(
         db, data=data, actor=current.actor, region_default=settings.phone_region
+    )
+    return customer_out(customer, current=current, settings=settings)
+
+
+def _my_live_call(request: Request, user: User, linkedid: str) -> dict[str, Any] | None:
+    """The call ``linkedid`` as the ACD's live state has it, when ``user`` is ringing or talking on it
+    (None otherwise, and when no ACD runs in this process). The live state lives on the event loop: the
+    lookup runs there (this endpoint runs in a worker thread)."""
+    acd = getattr(request.app.state, "acd", None)
+    if acd is None or not user.pbx_interface:
+        return None
+    # the telephony, when it runs in this process; imported late: core loads first
+    from acd.agent_session import Member
+    from acd.call_control import find_agent
+
+    member = Member(interface=user.pbx_interface, name=user.full_name)
+
+    def lookup() -> dict[str, Any] | None:
+        snapshot = acd.state.snapshot()
+        call = snapshot["calls"].get(linkedid)
+        agent = find_agent(snapshot["agents"], member)
+        if call is None or agent is None:
+            return None
+        mine = agent.get("call") == linkedid or call.get("agent") == agent["name"]
+        return dict(call) if mine or agent["name"] in (call.get("ringing") or ()) else None
+
+    try:
+        return anyio.from_thread.run_sync(lookup)
+    except RuntimeError:  # not in a worker thread of the app's loop (called directly): read it here
+        return lookup()
+
+
+@router.post(
+    "/from-call",
+    response_model=CustomerOut,
+    status_code=201,
+    summary="Create the file of the caller on my current call (the number taken from the call)",
+)
+def create_customer_from_call(
+    data: CustomerFromCall, request: Request, db: DB, settings: AppSettings, current: Creator
+) -> CustomerOut:
+    """The screen pop's unknown caller: the agent sees the number masked, so the server fills it in from
+    the call. ``pbx_linkedid`` must be the agent's own current call (ringing, talking, or answered by them
+    and ended within the hour); any other is 403 with an audit row."""
+    if data.confidentiality > current.clearance:
+        raise InvalidFields.one(
+            "confidentiality", "validation.above_own_clearance", clearance=int(current.clearance)
+        )
+    user = db.get(User, current.id)
+    assert user is not None  # the logged-in user
+    try:
+        number = service.caller_number_of_call(
+            db,
+            linkedid=data.pbx_linkedid,
+            user=user,
+            live_call=_my_live_call(request, user, data.pbx_linkedid),
+            now=utcnow(),
+        )
+    except service.NotYourCall:
+        raise deny(request, current, "error.not_your_call", linkedid=data.pbx_linkedid) from None
+    customer = service.create_customer_from_call(
+        db, data=data, caller_number=number, actor=current.actor, region_default=settings.phone_region
     )
     return customer_out(customer, current=current, settings=settings)
 

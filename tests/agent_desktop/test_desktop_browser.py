@@ -25,6 +25,7 @@ from core.audit.service import SYSTEM
 from core.config import Settings
 from core.contacts.models import InboundRecord
 from core.customers import service as customers
+from core.customers.models import Customer
 from core.customers.schemas import CustomerCreate
 from core.people.models import Team
 from core.security.roles import Role
@@ -309,15 +310,20 @@ def test_pause_unknown_caller_escalation_and_quiet_hours_dial(
     desk.keyboard.press("r")
     expect(state).to_have_attribute("data-state", "available")
 
-    # An unknown caller: the pop offers a customer form; once filed, the pop shows the new file.
+    # An unknown caller: the pop offers a customer form; once filed, the pop shows the new file. The agent
+    # sees the number masked and never types it: the server files it from the call (its linkedid).
     call = server.on_pbx(lambda: server.simulator.engine.place_call(CallerSpec("13700137001", "", QUEUE)))
-    quick = desk.locator("#quick-create form[data-schema=CustomerCreate]")
+    quick = desk.locator("#quick-create form[data-schema=CustomerFromCall]")
+    expect(desk.locator("#quick-create-number")).to_contain_text("137****7001")
+    expect(quick.locator("[data-path='phones.0.number']")).to_have_count(0)  # nothing to type
     quick.locator("button[type=submit]").click()
     expect(quick.locator("[data-error-for=name]")).to_be_visible()  # the server's error beside the field
     quick.locator("[data-path=name]").fill("马林")
-    quick.locator("[data-path='phones.0.number']").fill("13700137001")
     quick.locator("button[type=submit]").click()
     expect(desk.locator("#pop .customer.current .pop-customer-name")).to_have_text("马林")
+    db.expire_all()
+    filed = db.scalars(select(Customer).where(Customer.name == "马林")).one()
+    assert [(p.number, p.is_primary) for p in filed.phones] == [("+8613700137001", True)]
 
     # Answered, then escalated to the team lead.
     desk.click("#btn-answer")

@@ -210,7 +210,12 @@ def _field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = Non
     return names
 
 
-INPUT_MODELS = (schemas.CustomerCreate, schemas.CustomerUpdate, schemas.RatingChangeIn)
+INPUT_MODELS = (
+    schemas.CustomerCreate,
+    schemas.CustomerFromCall,
+    schemas.CustomerUpdate,
+    schemas.RatingChangeIn,
+)
 ENUMS: list[type[Enum]] = [
     value
     for value in vars(models).values()
