@@ -19,11 +19,13 @@ server as Asterisk 22 holds it (the capture's header block and replies; AGIExecS
 the VarSet of every SET VARIABLE; HANGUP + 511 when the caller leaves mid-command), VarSet AGISTATUS, then
 Goto the queue in IVR_QUEUE with QUEUE_PRIO as the caller's queue priority (app_queue: higher first), or
 hang up when it is empty. Callers without a script dial the queue's extension as before. Not modelled there:
-the post-call [survey] (Queue option F) and the call-back AGI after Queue() returns; PLAYBACKSTATUS VarSet.
+PLAYBACKSTATUS VarSet. After Queue() the caller goes on as the dialplan says: to the [survey] AGI when the
+agent hung up (Queue option F), to the call-back AGI when Queue() returned unanswered.
 
 Left out on purpose (never emitted): RTCPSent/RTCPReceived; Newexten (except one on Redirect); most VarSet
-noise (only QUEUE_PRIO, QUEUEPOSITION, QUEUESTATUS, MIXMONITOR_FILENAME, AGISTATUS and those set by AGI or
-Setvar are sent: no SIPDOMAIN, QUEUEWAIT*, DIALEDTIME*, ANSWEREDTIME*, MEMBER*, QE*, ABANDONED, RTPAUDIOQOS*,
+noise (only QUEUE_PRIO, QUEUEPOSITION, QUEUESTATUS, MIXMONITOR_FILENAME, AGISTATUS, MEMBER* and QE* at
+connect (setinterfacevar / setqueueentryvar) and those set by AGI or Setvar are sent: no SIPDOMAIN,
+QUEUEWAIT*, DIALEDTIME*, ANSWEREDTIME*, ABANDONED, RTPAUDIOQOS*,
 DIALEDPEERNUMBER); DeviceStateChange of the customers endpoint; NewCallerid; RequestBadFormat;
 Unhold/BlindTransfer (no SIP REFER here); a Reload event only for ``Command: module reload
 app_queue.so``. Not modelled: announcements, penaltymemberslimit, wrandom/rrordered, the ``wallboard``

@@ -718,7 +718,7 @@ class Engine:
         if call.agent is None:
             self._exit_queue(call, "EXITWITHTIMEOUT", "TIMEOUT")
 
-    def _after_queue(self, call: Call, script: str, member: Member | None = None) -> None:
+    def _after_queue(self, call: Call, script: str) -> None:
         """The dialplan after Queue() for a caller who came through our IVR (extensions.conf [queues] and
         [survey]): ``callback`` when Queue() returned unanswered (NoOp, then ``AGI(${AGI_SERVER}/callback,
         ${CHANNEL(linkedid)})``), ``survey`` when the agent hung up (option ``F(survey^s^1)``: the caller
@@ -731,9 +731,8 @@ class Engine:
         chan = call.channel
         if script == "survey":
             chan.context, chan.exten, chan.priority = "survey", "s", 1
-            if member is not None:  # setinterfacevar=yes put these on the caller at connect
-                chan.variables.setdefault("MEMBERINTERFACE", member.interface)
-                chan.variables.setdefault("MEMBERNAME", member.name)
+            # the member is on the caller's channel as app_queue put it at connect (setinterfacevar,
+            # see _connect_vars): the survey AGI reads MEMBERINTERFACE / MEMBERNAME from there
             keys = ivr.survey
         else:
             chan.priority = 5
@@ -973,6 +972,7 @@ class Engine:
                     "DialEnd", "call,all", [*caller.snapshot(), *x.channel.dest(), ("DialStatus", "CANCEL")]
                 )
         self.emit("MusicOnHoldStop", "call,all", caller.snapshot())
+        self._connect_vars(call, q, agent, m, now)
         m.device.ringing -= 1
         m.device.in_call = True
         m.in_call_here = True
@@ -1038,6 +1038,39 @@ class Engine:
         if call.spec.talk is not None:
             self._later(call.spec.talk, lambda: self._complete(call, "caller"), call.timers)
         self.dispatch(q)
+
+    def _connect_vars(self, call: Call, q: Queue, agent: Channel, m: Member, now: float) -> None:
+        """app_queue at connect, before QueueCallerLeave: with ``setinterfacevar=yes`` the member's
+        MEMBERINTERFACE … MEMBERREALTIME on the caller's channel, then the same on the agent's; with
+        ``setqueueentryvar=yes`` QEHOLDTIME and QEORIGINALPOS, caller then agent (every capture, e.g.
+        answered/: MEMBERCALLS/MEMBERLASTCALL are the member's figures before this call). The survey AGI
+        after the call reads the member from these. Both default to yes when the queue's config does not
+        say (deploy/asterisk/queues.conf sets them for every queue; of the lab's, only the member-less
+        ``sales`` lacks them)."""
+        assert call.entry is not None
+        caller = call.channel
+        if q.config.setinterfacevar:
+            d = m.device
+            member_vars = (
+                ("MEMBERINTERFACE", m.interface),
+                ("MEMBERNAME", m.name),
+                ("MEMBERCALLS", str(d.calls_taken)),
+                ("MEMBERLASTCALL", str(int(d.last_call))),
+                ("MEMBERPENALTY", str(m.penalty)),
+                ("MEMBERDYNAMIC", "1" if m.dynamic else "0"),
+                ("MEMBERREALTIME", "0"),  # no realtime members here
+            )
+            for chan in (caller, agent):
+                for variable, value in member_vars:
+                    self._setvar(chan, variable, value)
+        if q.config.setqueueentryvar:
+            entry_vars = (
+                ("QEHOLDTIME", str(whole_seconds(call.entry.joined, now))),
+                ("QEORIGINALPOS", str(call.entry.original_position)),
+            )
+            for chan in (caller, agent):
+                for variable, value in entry_vars:
+                    self._setvar(chan, variable, value)
 
     def agent_hangup(self, interface: str) -> bool:
         """Person-driven: the agent hangs up the call in progress."""
@@ -1127,7 +1160,7 @@ class Engine:
         self._cdr_row(call, leg, now, "ANSWERED")
         self._device_changed(d)
         if survey:
-            self._after_queue(call, "survey", m)
+            self._after_queue(call, "survey")
         elif not keep_caller:
             self._hangup(caller, 16)
         for queue in self.queues.values():

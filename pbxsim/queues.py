@@ -128,6 +128,8 @@ class QueueConfig:
     maxlen: int = 0
     ringinuse: bool = False
     exten: str = ""  # the dialplan extension that leads here (600, 601, ...)
+    setinterfacevar: bool = True  # MEMBER* variables on the caller at connect
+    setqueueentryvar: bool = True  # QEHOLDTIME / QEORIGINALPOS at connect
 
 
 @dataclass
