@@ -35,9 +35,10 @@ from core.customers.models import ContactWindow, Customer
 from core.customers.views import readable_customer
 from core.db import transaction
 from core.errors import DomainError, InvalidFields
+from core.pause_reasons import service as pause_reasons
 from core.people.models import User
 from core.security.roles import Permission
-from core.web import AppSettings, CurrentUser, deny, require, session_factory_of
+from core.web import AppSettings, CurrentUser, Language, deny, require, session_factory_of
 
 router = APIRouter(prefix="/api/desktop", tags=["desktop"])
 DesktopUser = Annotated[CurrentUser, Depends(require(Permission.DESKTOP_USE))]
@@ -81,7 +82,8 @@ class DesktopCallOut(BaseModel):
 class SessionOut(BaseModel):
     pbx_connected: bool
     interface: str | None
-    pause_reasons: list[str]
+    pause_reasons: list[str]  # the active codes, in order (what /pause accepts)
+    pause_reason_labels: dict[str, str]  # code → label in the user's language (inactive codes too)
     queues: list[str]  # the queues the PBX has (live state)
     allowed_queues: list[str]  # those this agent's skills allow (settings.queue_skills)
     my_queues: list[str]  # those the PBX says this agent is logged in to
@@ -210,13 +212,25 @@ def _linkedid(body: CallRefIn | None, query: str | None) -> str | None:
     return (body.linkedid if body is not None else None) or query
 
 
+async def pause_choices(request: Request, settings: Settings, language: str) -> pause_reasons.Choices:
+    """The pause reasons of the table (the settings' while it is empty), read in a worker thread."""
+
+    def load() -> pause_reasons.Choices:
+        with session_factory_of(request)() as session:
+            return pause_reasons.choices(session, defaults=settings.pause_reasons, language=language)
+
+    return await asyncio.to_thread(load)
+
+
 # --- session ------------------------------------------------------------------------------------------
 
 
 @router.get("/session", response_model=SessionOut, summary="The agent's queues, state, call and options")
-async def session_info(request: Request, current: DesktopUser, settings: AppSettings) -> SessionOut:
+async def session_info(
+    request: Request, current: DesktopUser, settings: AppSettings, language: Language
+) -> SessionOut:
     service: AcdService | None = getattr(request.app.state, "acd", None)
-    me = await _agent(request, current)
+    me, reasons = await asyncio.gather(_agent(request, current), pause_choices(request, settings, language))
     member = me.member
     snapshot = service.state.snapshot() if service is not None else {"agents": {}, "calls": {}, "queues": {}}
     agent = call_control.find_agent(snapshot["agents"], member)
@@ -225,7 +239,8 @@ async def session_info(request: Request, current: DesktopUser, settings: AppSett
     return SessionOut(
         pbx_connected=bool(service and service.link.connected),
         interface=member.interface,
-        pause_reasons=settings.pause_reasons,
+        pause_reasons=reasons.codes,
+        pause_reason_labels=reasons.labels,
         queues=sorted(snapshot["queues"]),
         allowed_queues=allowed_queues(snapshot["queues"], me.skills, settings.queue_skills),
         my_queues=sorted((agent or {}).get("queues", {})),
@@ -282,7 +297,9 @@ async def queues_logout(data: QueuesIn, request: Request, current: DesktopUser) 
 @router.post("/pause", status_code=204, summary="Pause in every queue with a reason (QueuePause)")
 async def pause_me(data: PauseIn, request: Request, current: DesktopUser, settings: AppSettings) -> None:
     service = _acd(request)
-    await pause(service.link, await _member(request, current), data.reason, settings.pause_reasons)
+    member = await _member(request, current)
+    allowed = (await pause_choices(request, settings, "zh-CN")).codes
+    await pause(service.link, member, data.reason, allowed)
 
 
 @router.post("/unpause", status_code=204, summary="Back to available in every queue")

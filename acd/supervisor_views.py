@@ -23,6 +23,7 @@ from acd.service import AcdService
 from core.audit import service as audit
 from core.db import transaction
 from core.errors import Conflict, NotFound
+from core.pause_reasons import service as pause_reasons
 from core.people.models import Team, User
 from core.security.roles import Permission, Role
 from core.web import AppSettings, CurrentUser, deny, require, session_factory_of
@@ -135,13 +136,24 @@ async def spy_on_agent(user_id: int, data: SpyIn, request: Request, current: Sup
     return SpyOut(outcome=result.outcome, channel=result.channel)
 
 
+async def _pause_codes(request: Request, defaults: list[str]) -> list[str]:
+    """The active pause reasons of the table (the settings' while it is empty)."""
+
+    def load() -> list[str]:
+        with session_factory_of(request)() as session:
+            return pause_reasons.active_codes(session, defaults=defaults)
+
+    return await asyncio.to_thread(load)
+
+
 @router.post("/{user_id}/pause", status_code=204, summary="Force an agent into pause with a reason")
 async def force_pause(
     user_id: int, data: ForcePauseIn, request: Request, current: Supervisor, settings: AppSettings
 ) -> None:
     service = _acd(request)
     agent, _ = await _target(request, current, user_id)
-    await pause(service.link, agent, data.reason, settings.pause_reasons)
+    allowed = await _pause_codes(request, settings.pause_reasons)
+    await pause(service.link, agent, data.reason, allowed)
     await _audit(request, current, "acd.force_pause", user_id, reason=data.reason)
 
 

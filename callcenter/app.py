@@ -42,6 +42,7 @@ ROUTER_MODULES = (
     "acd.supervisor_views",
     "acd.wallboard_views",
     "core.escalations.views",
+    "core.pause_reasons.views",
     "ivr.views",
     "recording.views",
     "qa.views",

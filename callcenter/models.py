@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "core.equipment.models",
     "core.access.models",
     "core.escalations.models",
+    "core.pause_reasons.models",
     "acd.records.models",
     "ivr.models",
     "recording.models",

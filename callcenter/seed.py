@@ -17,6 +17,7 @@ from core.audit.service import SYSTEM
 from core.clock import as_utc, utcnow
 from core.config import Settings
 from core.db import make_engine, make_session_factory, transaction
+from core.pause_reasons.service import ensure_defaults as seed_pause_reasons
 from core.people.models import Skill, Team, User, UserSkill
 from core.security.passwords import hash_password
 from core.security.roles import Role
@@ -101,6 +102,9 @@ def seed_session(
     result.counts["equipment"] = _seed_equipment(session, rng, agents)
     result.counts.update(seed_qa(session, rng=rng))
     result.counts["qa_sampling_rules"] = len(seed_rules(session))
+    result.counts["pause_reasons"] = seed_pause_reasons(
+        session, defaults=settings.pause_reasons, actor=SYSTEM
+    )
     result.logins = _demo_logins(session)
     return result
 

@@ -10,6 +10,7 @@ import { ivrRoutes } from './ivr.js';
 import { recordingsRoutes } from './recordings.js';
 import { qaRoutes } from './qa.js';
 import { reportsRoutes } from './reports.js';
+import { pauseReasonsRoutes } from './pause_reasons.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -49,6 +50,7 @@ const MENU = [
   ['#/qa/results', 'menu.qa_results', 'qa.results'],
   ['#/reports', 'menu.reports', 'reports.read'],
   ['#/users', 'menu.users', 'users.read'],
+  ['#/pause-reasons', 'menu.pause_reasons', 'acd.configure'],
   ['#/audit', 'menu.audit', 'audit.read'],
 ];
 
@@ -142,6 +144,7 @@ const routes = [
   ...recordingsRoutes,
   ...qaRoutes,
   ...reportsRoutes,
+  ...pauseReasonsRoutes,
 ];
 
 export async function route() {

@@ -63,6 +63,8 @@ export async function desktopPage(main) {
   const d = {
     me, session, ctx: null, live: null, hello: null, queuesShown: '',
     callShown: '', reasons: session.pause_reasons || [],
+    // code → label in my language (the admin's pause reasons); the code is what the PBX gets
+    reasonLabels: session.pause_reason_labels || {},
   };
   const root = el('div', { class: 'desktop', id: 'desktop' });
   d.root = root;
@@ -220,11 +222,11 @@ function renderStateBar(d) {
   const { state, since } = effectiveAgentState(agent);
   const reason = state === 'paused' && agent?.reason ? agent.reason : '';
   const pauseSelect = el('select', { id: 'pause-reason', 'aria-label': t('ui.desk.pause_reason') },
-    d.reasons.map((r) => el('option', { value: r, selected: r === d.pauseChoice }, r)));
+    d.reasons.map((r) => el('option', { value: r, selected: r === d.pauseChoice }, d.reasonLabels[r] || r)));
   pauseSelect.addEventListener('change', () => { d.pauseChoice = pauseSelect.value; });
   d.stateBar.replaceChildren(
     el('span', { class: `badge big state-${state}`, id: 'my-state', 'data-state': state }, t(`ui.agent_state.${state}`)),
-    reason ? el('span', { class: 'reason', id: 'my-reason' }, reason) : '',
+    reason ? el('span', { class: 'reason', id: 'my-reason', 'data-code': reason }, d.reasonLabels[reason] || reason) : '',
     // Ticking times are not announced every second: only the state itself is.
     el('span', { class: 'muted', 'aria-live': 'off' }, t('ui.desk.in_state'), ' ', el('time', { id: 'time-in-state', 'data-since': since ?? '' }, clock(since ? now() - since : null))),
     state === 'wrap_up' && agent?.wrapup_until

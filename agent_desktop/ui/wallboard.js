@@ -25,7 +25,7 @@ async function act(fn, done) {
 }
 
 export async function wallboardPage(main) {
-  const w = { board: null, live: null, reasons: [], rowsShown: '', openRows: new Set(), askedFor: new Set(), scheduled: false };
+  const w = { board: null, live: null, reasons: [], reasonLabels: {}, rowsShown: '', openRows: new Set(), askedFor: new Set(), scheduled: false };
   const root = el('div', { class: 'wallboard', id: 'wallboard' });
   w.status = el('span', { class: 'muted', id: 'ws-status', 'data-status': 'connecting' }, t('ui.desk.connecting'));
   w.updated = el('span', { class: 'muted', id: 'board-updated' });
@@ -38,8 +38,19 @@ export async function wallboardPage(main) {
     w.alerts, w.tiles, el('h4', {}, t('ui.agents')), w.agents, w.charts, w.inbox);
   main.replaceChildren(root);
 
-  // Pause reasons are the desktop's; a lead without a desktop types one.
-  try { w.reasons = (await api('/api/desktop/session')).pause_reasons || []; } catch { w.reasons = []; }
+  // Pause reasons (the admin's list, any logged-in user reads it): codes to send, labels in my language.
+  try {
+    const reasons = await api('/api/pause-reasons');
+    w.reasons = reasons.map((r) => r.code);
+    w.reasonLabels = Object.fromEntries(reasons.map((r) => [r.code, r.label]));
+  } catch {
+    // Before /api/pause-reasons is mounted, or for a user without it: the desktop session's list.
+    try {
+      const session = await api('/api/desktop/session');
+      w.reasons = session.pause_reasons || [];
+      w.reasonLabels = session.pause_reason_labels || {};
+    } catch { w.reasons = []; }
+  }
   w.live = connectLive({
     onStatus: (s) => { w.status.dataset.status = s; w.status.textContent = t(`ui.desk.ws_${s}`); },
     onChange: () => schedule(w),
@@ -216,7 +227,7 @@ function updateAgentRow(w, row) {
   }
   cell('since').dataset.since = s.since ?? '';
   cell('since').textContent = clock(s.since ? now() - s.since : null);
-  cell('reason').textContent = s.state === 'paused' ? s.reason || '' : '';
+  cell('reason').textContent = s.state === 'paused' ? w.reasonLabels[s.reason] || s.reason || '' : '';
   const calls = row.info?.calls_today ?? Object.values(row.live?.queues || {}).reduce((n, q) => n + (q.calls_taken || 0), 0);
   cell('calls').textContent = String(calls);
   cell('caller').textContent = s.caller;
@@ -231,7 +242,7 @@ function agentActions(w, row) {
     () => act(() => api(`${base}/spy`, { method: 'POST', body: { mode } }), t('ui.wall.spy_started', { mode: t(`ui.wall.${mode}`) })),
     { class: 'outline small', 'data-action': mode }));
   const reason = w.reasons.length
-    ? el('select', { name: 'reason', 'aria-label': t('ui.desk.pause_reason') }, w.reasons.map((r) => el('option', { value: r }, r)))
+    ? el('select', { name: 'reason', 'aria-label': t('ui.desk.pause_reason') }, w.reasons.map((r) => el('option', { value: r }, w.reasonLabels[r] || r)))
     : el('input', { name: 'reason', placeholder: t('ui.desk.pause_reason'), 'aria-label': t('ui.desk.pause_reason') });
   const allQueues = queues(w).map((q) => q.name);
   const from = el('select', { name: 'from_queue', 'aria-label': t('ui.wall.from_queue') }, rowState(w, row).queues.map((q) => el('option', { value: q }, q)));

@@ -66,6 +66,7 @@ class Permission(StrEnum):
     QA_RESULTS = "qa.results"  # QA results per agent, team and month (team-scoped for team leads), export
     REPORTS_READ = "reports.read"  # service reports (team-scoped for team leads)
     REPORTS_EXPORT = "reports.export"
+    ACD_CONFIGURE = "acd.configure"  # the center's ACD settings kept in the database: pause reasons
 
 
 P = Permission
@@ -89,7 +90,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {P.EQUIPMENT_READ, P.EQUIPMENT_WRITE, P.USERS_READ, P.ACCESS_READ, P.ACCESS_GRANT}
         | {P.CHANGE_REQUESTS_REVIEW, P.AUDIT_READ, P.ACD_MONITOR, P.ACD_SUPERVISE, P.ESCALATIONS_HANDLE}
         | {P.IVR_MANAGE, P.RECORDINGS_MANAGE, P.QA_EVALUATE, P.QA_MANAGE, P.QA_RESULTS}
-        | {P.REPORTS_READ, P.REPORTS_EXPORT}
+        | {P.REPORTS_READ, P.REPORTS_EXPORT, P.ACD_CONFIGURE}
     ),
     Role.QA_INSPECTOR: frozenset(_STAFF | _QA | {P.QA_OWN}),
     Role.QA_LEAD: frozenset(_STAFF | _QA | {P.QA_OWN, P.QA_MANAGE, P.REPORTS_READ, P.REPORTS_EXPORT}),
