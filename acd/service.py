@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from acd.ami.frames import Frame
 from acd.ami.link import AmiLink, ResyncResult
-from acd.events import AgentRinging, PbxDisconnected
+from acd.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentRinging,
+    AgentUnpaused,
+    PbxDisconnected,
+)
 from acd.live import LivePublisher, RedisMirror
 from acd.records.queue_log import QueueConfig
 from acd.records.service import ingest_events, ingest_queue_log
@@ -33,7 +40,8 @@ from core.db import transaction
 
 log = logging.getLogger(__name__)
 EVENT_TOPIC = "acd.event"  # domain events other processes act on (the screen pop: agent_desktop.screen_pop)
-EVENT_TOPIC_TYPES = (AgentRinging,)
+# the screen pops (AgentRinging) and the reports' agent-state spans (log-in, pauses) follow these
+EVENT_TOPIC_TYPES = (AgentRinging, AgentLoggedIn, AgentLoggedOut, AgentPaused, AgentUnpaused)
 for _type in EVENT_TOPIC_TYPES:
     share_in_process(_type)  # frozen, only read by the pops: in-process, no copy per subscriber
 MAX_PENDING_RECORDS = 200_000  # events kept while the database is down; beyond, queue_log fills the gap

@@ -131,6 +131,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bus.start()
+        # the reports: interval aggregates kept equal to the call records as calls end; agents' log-in and
+        # pause spans (occupancy, utilisation) from the ACD's events
+        from reports.agent_states import AgentStateSubscriber
+        from reports.aggregates import AggregateMaintainer, ReportConfig
+
+        maintainer = AggregateMaintainer(app.state.session_factory, ReportConfig.of(settings))
+        maintainer.start()
+        agent_states = AgentStateSubscriber(bus, app.state.session_factory)
+        await agent_states.start()
         # the IVR listens before the simulated PBX places its first call into it (Asterisk would carry on
         # with AGISTATUS=FAILURE and no queue)
         agi = await _start_ivr(settings, app.state.session_factory) if settings.agi_port else None
@@ -178,6 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if agi is not None:
                 await agi[0].stop()
                 await agi[1].aclose()
+            await agent_states.stop()
+            await maintainer.stop()
             await bus.close()
             engine.dispose()
 

@@ -233,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--db", help="SQLAlchemy URL of the database to fill (default: the configured one)")
     replay.set_defaults(handler=cmd_replay)
 
+    from reports.cli import add_report_parser
+
+    add_report_parser(commands)  # callcenter report summary
+
     ivr = commands.add_parser("ivr", help="the IVR (FastAGI server)")
     ivr_commands = ivr.add_subparsers(dest="ivr_command", required=True)
     ivr_serve = ivr_commands.add_parser("serve", help="run the FastAGI server alone")

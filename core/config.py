@@ -48,6 +48,29 @@ class Settings(BaseSettings):
     service_level_targets: dict[str, int] = Field(
         default={}, description='Per-queue service-level targets in %, e.g. {"vip": 90} (JSON).'
     )
+    service_level_threshold_seconds: int = Field(
+        default=20, ge=1, description="Reports: service-level threshold T (s) of a queue not named below."
+    )
+    service_level_thresholds: dict[str, int] = Field(
+        default={}, description='Reports: per-queue service-level thresholds in seconds, e.g. {"vip": 10}.'
+    )
+    service_level_variant: str = Field(
+        default="answered_abandoned",
+        pattern="^(answered|answered_abandoned|offered)$",
+        description="Reports: service-level formula of a queue not named below (answered, "
+        "answered_abandoned or offered).",
+    )
+    service_level_variants: dict[str, str] = Field(
+        default={}, description='Reports: per-queue service-level formula, e.g. {"vip": "offered"} (JSON).'
+    )
+    short_abandon_seconds: int = Field(
+        default=5,
+        ge=0,
+        description="Reports: an abandon within this many seconds is a short abandon (0: none).",
+    )
+    exclude_short_abandons: bool = Field(
+        default=True, description="Reports: leave short abandons out of the service level's denominator."
+    )
     wait_alert_seconds: int = Field(
         default=60, ge=1, description="The wallboard alerts when a caller has waited longer than this."
     )

@@ -24,6 +24,23 @@ the formula ICMI recommends and most ACD reports default to)::
 The ring time is the answered ring attempt's (the agent's phone ringing → answer); a ring cycle is
 ``ring_cycle_seconds`` (5 s in China, so three rings is 15 s).
 
+**Service-level variants** (reports; each queue chooses one in
+``core.config.Settings.service_level_variants``)::
+
+    answered            SL % = answered within T / answered
+    answered_abandoned  SL % = answered within T / (answered + abandoned [− short abandons])
+    offered             SL % = answered within T / (offered [− short abandons])
+
+the bracketed part when short abandons are excluded (a short abandon: an abandon within the short-abandon
+threshold). See :func:`service_level_variant_pct`.
+
+**Three-ring compliance per offer** (reports): every ring of an agent's phone for a caller (one
+``RingAttempt``) is one offer; it is *met* when answered within 3 × ring cycle; *missed* when it rang out
+(ring-no-answer), was answered only after three rings, or was cancelled after ringing longer than three rings
+(the agent had three rings' time and did not answer); an offer cancelled within three rings (the caller hung
+up or another agent answered first) is left out. Compliance = met / (met + missed). See
+:func:`classify_offer`.
+
 **Averages**: the mean of the known values, ``None`` when there is none; average wait (ASA) is over answered
 stays, average talk over answered stays with a known talk time.
 """
@@ -33,11 +50,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "SL_VARIANTS",
     "THREE_RINGS",
     "average",
     "average_ms_as_s",
+    "classify_offer",
     "percent",
     "service_level_pct",
+    "service_level_variant_pct",
     "three_rings_ms",
     "within_three_rings",
     "within_three_rings_pct",
@@ -45,6 +65,7 @@ __all__ = [
 ]
 
 THREE_RINGS = 3  # the handbook's rule: answer within three rings
+SL_VARIANTS = ("answered", "answered_abandoned", "offered")
 
 
 def percent(part: int, whole: int, *, digits: int = 1) -> float | None:
@@ -101,3 +122,43 @@ def average_ms_as_s(total_ms: int | None, count: int, *, digits: int = 1) -> flo
     if not count or total_ms is None:
         return None
     return round(total_ms / count / 1000.0, digits)
+
+
+def service_level_variant_pct(
+    variant: str,
+    *,
+    answered_within: int,
+    answered: int,
+    abandoned: int,
+    offered: int,
+    short_abandoned: int = 0,
+    exclude_short: bool = False,
+) -> float | None:
+    """Service level in % by a queue's variant (see the module docstring); ``None`` when nothing counts.
+
+    ``short_abandoned`` is a subset of ``abandoned`` (itself a subset of ``offered``); it is taken out of the
+    denominator only when ``exclude_short`` (the ``answered`` variant never counts abandons)."""
+    if min(answered_within, answered, abandoned, offered, short_abandoned) < 0:
+        raise ValueError("counts cannot be negative")
+    short = short_abandoned if exclude_short else 0
+    if variant == "answered":
+        return percent(answered_within, answered)
+    if variant == "answered_abandoned":
+        return percent(answered_within, answered + abandoned - short)
+    if variant == "offered":
+        return percent(answered_within, offered - short)
+    raise ValueError(f"unknown service-level variant {variant!r}")
+
+
+def classify_offer(outcome: str | None, ring_ms: int | None, ring_cycle_seconds: float) -> str | None:
+    """One offer (ring attempt) for three-ring compliance: ``"met"``, ``"missed"`` or ``None`` (left out:
+    still ringing, or cancelled within three rings). ``outcome``: ``answered`` | ``ring_no_answer`` |
+    ``canceled`` (``acd.records.models.RingOutcome`` values)."""
+    if outcome == "answered":
+        return "met" if within_three_rings(ring_ms, ring_cycle_seconds) else "missed"
+    if outcome == "ring_no_answer":
+        return "missed"
+    if outcome == "canceled":
+        # rang longer than three rings before the caller gave up: the agent had the time to answer
+        return "missed" if ring_ms is not None and ring_ms > three_rings_ms(ring_cycle_seconds) else None
+    return None

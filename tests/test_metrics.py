@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -119,3 +121,56 @@ def test_percent_is_bounded_and_monotonic(part: int, extra: int) -> None:
     if part < whole:
         higher = metrics.percent(part + 1, whole)
         assert higher is not None and higher >= pct
+
+
+# --- service-level variants and three-ring offers (the reports' definitions) -------------------------
+
+
+def test_service_level_variants_worked_example() -> None:
+    # 100 offered: 70 answered (56 within T), 25 abandoned (5 of them short), 5 timed out
+    common: dict[str, Any] = {
+        "answered_within": 56,
+        "answered": 70,
+        "abandoned": 25,
+        "offered": 100,
+        "short_abandoned": 5,
+    }
+    assert metrics.service_level_variant_pct("answered", **common) == 80.0  # 56 / 70
+    assert metrics.service_level_variant_pct("answered_abandoned", **common) == 58.9  # 56 / 95
+    assert (
+        metrics.service_level_variant_pct("answered_abandoned", exclude_short=True, **common) == 62.2
+    )  # 56/90
+    assert metrics.service_level_variant_pct("offered", **common) == 56.0  # 56 / 100
+    assert metrics.service_level_variant_pct("offered", exclude_short=True, **common) == 58.9  # 56 / 95
+    with pytest.raises(ValueError):
+        metrics.service_level_variant_pct("bogus", **common)
+
+
+@given(sl_inputs(), counts, st.sampled_from(metrics.SL_VARIANTS), st.booleans())
+def test_service_level_variants_are_percentages_or_none(
+    args: tuple[int, int, int], extra: int, variant: str, exclude_short: bool
+) -> None:
+    within, answered, abandoned = args
+    short = min(abandoned, extra)
+    offered = answered + abandoned + extra
+    sl = metrics.service_level_variant_pct(
+        variant,
+        answered_within=within,
+        answered=answered,
+        abandoned=abandoned,
+        offered=offered,
+        short_abandoned=short,
+        exclude_short=exclude_short,
+    )
+    assert sl is None or 0.0 <= sl <= 100.0
+
+
+def test_three_ring_offers() -> None:
+    cycle = 5.0  # three rings = 15 s
+    assert metrics.classify_offer("answered", 15_000, cycle) == "met"
+    assert metrics.classify_offer("answered", 15_001, cycle) == "missed"  # answered after three rings
+    assert metrics.classify_offer("answered", None, cycle) == "missed"  # ring time unknown: not proven met
+    assert metrics.classify_offer("ring_no_answer", 8_000, cycle) == "missed"  # rang out (queue timeout 8 s)
+    assert metrics.classify_offer("canceled", 6_000, cycle) is None  # caller hung up / answered elsewhere
+    assert metrics.classify_offer("canceled", 20_000, cycle) == "missed"  # had three rings' time
+    assert metrics.classify_offer(None, None, cycle) is None  # still ringing
