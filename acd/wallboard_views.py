@@ -1,30 +1,20 @@
 """HTTP API of the wallboard: ``GET /api/acd/wallboard`` (ACD_MONITOR), built by ``acd.wallboard`` from
-today's call records and the live state. A team lead's board lists the agents of its own team only."""
+today's call records and the live state. A team lead's board lists the agents of its own team only. The
+figures use the reports' per-queue definitions (``acd.wallboard.service_level_config``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from acd.records.queue_log import DEFAULT_SERVICE_LEVEL_S
-from acd.wallboard import Viewer, WallboardOut, build_wallboard
+from acd.wallboard import Viewer, WallboardOut, build_wallboard, service_level_config
 from core.clock import utcnow
 from core.security.roles import Permission, Role
 from core.web import DB, AppSettings, CurrentUser, require
 
 router = APIRouter(prefix="/api/acd", tags=["acd"])
 Monitor = Annotated[CurrentUser, Depends(require(Permission.ACD_MONITOR))]
-
-
-def _thresholds(service: Any) -> dict[str, int]:
-    """Each configured queue's service-level threshold (queues.conf ``servicelevel``, or the simulator's)."""
-    if service is None:
-        return {}
-    return {
-        name: int(getattr(config, "service_level_s", None) or DEFAULT_SERVICE_LEVEL_S)
-        for name, config in getattr(service, "queues", {}).items()
-    }
 
 
 @router.get("/wallboard", response_model=WallboardOut, summary="Today's figures per queue, agents, alerts")
@@ -46,8 +36,10 @@ def wallboard(
         db,
         settings=settings,
         snapshot=snapshot,
-        thresholds_s=_thresholds(service),
         viewer=viewer,
         now=utcnow(),
         interval_minutes=interval_minutes,
+        # the same resolution as the reports' (queues.conf, then the settings), not the live link's
+        config=service_level_config(settings),
+        configured_queues=list(getattr(service, "queues", {}) or {}),
     )

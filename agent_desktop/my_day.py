@@ -1,6 +1,8 @@
 """An agent's own day: ``GET /api/desktop/my-day`` (DESKTOP_USE) lists the calls the agent's phone answered
 today (center time zone) from the durable call records, what became of the callers the agent transferred,
-the inbound record written for each call, and the agent's figures (definitions: ``core.metrics``).
+the inbound record written for each call, and the agent's figures (definitions: ``core.metrics``; three-ring
+compliance per offer, as the reports and the wallboard: met / (met + missed) over today's ring attempts on
+the agent's phone, ``core.metrics.classify_offer``).
 
 ``GET /api/desktop/follow-ups`` (DESKTOP_USE) is the agent's work list of calls to make: outbound records
 whose follow-up falls due by the end of today or whose customer asked to be called back, and closed
@@ -20,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from acd.events import CallOutcome
 from acd.records.models import PbxCall, QueueLeg, RingAttempt, RingOutcome
+from acd.wallboard import OfferCounts, offer_counts
 from core import metrics, phone
 from core.clock import day_bounds_utc, utcnow
 from core.complaints import workflow
@@ -77,8 +80,9 @@ class MyDayFigures(BaseModel):
     answered: int
     avg_talk_s: float | None
     avg_wait_s: float | None
-    within_three_rings: int
-    within_three_rings_pct: float | None
+    within_three_rings: int  # offers met: answered within three rings
+    missed_three_rings: int  # offers missed: rang out, answered late, or cancelled after three rings
+    within_three_rings_pct: float | None  # met / (met + missed)
     transferred: int
     missed_rings: int
     records_written: int
@@ -193,14 +197,22 @@ def build_my_day(
         )
 
     answered = [leg for leg in legs if leg.answered_at is not None]
-    measured = [ring_ms[leg.id] for leg in answered if ring_ms.get(leg.id) is not None]
-    within = sum(1 for ms in measured if metrics.within_three_rings(ms, settings.ring_cycle_seconds))
+    offers = OfferCounts()
+    for counts in offer_counts(
+        session,
+        start=start,
+        end=end,
+        ring_cycle_s=settings.ring_cycle_seconds,
+        mine=_my_attempts(user=user, legs=legs),
+    ).values():
+        offers.add(counts)
     figures = MyDayFigures(
         answered=len(answered),
         avg_talk_s=metrics.average(leg.talk_s for leg in answered),
         avg_wait_s=metrics.average(leg.wait_s for leg in answered),
-        within_three_rings=within,
-        within_three_rings_pct=metrics.within_three_rings_pct(within, len(measured)),
+        within_three_rings=offers.met,
+        missed_three_rings=offers.missed,
+        within_three_rings_pct=offers.compliance_pct,
         transferred=sum(1 for leg in legs if leg.outcome == CallOutcome.TRANSFERRED),
         missed_rings=_missed_rings(session, user=user, legs=legs, start=start, end=end),
         records_written=_count_at(
@@ -227,20 +239,25 @@ def _count_at(
     return int(session.scalar(query) or 0)
 
 
-def _missed_rings(
-    session: Session, *, user: User, legs: list[QueueLeg], start: datetime, end: datetime
-) -> int:
-    """Ring attempts on the agent's phone today that rang out unanswered. queue_log names the member only,
-    so an attempt without interface is matched by the member names the agent answered under (or its name)."""
+def _my_attempts(*, user: User, legs: list[QueueLeg]) -> ColumnElement[bool]:
+    """Ring attempts on the agent's phone. queue_log names the member only, so an attempt without interface
+    is matched by the member names the agent answered under (or its name)."""
     names = {leg.agent for leg in legs if leg.agent} | {user.full_name}
     mine: list[ColumnElement[bool]] = [RingAttempt.agent.in_(names) & RingAttempt.interface.is_(None)]
     if user.pbx_interface:
         mine.append(RingAttempt.interface == user.pbx_interface)
+    return or_(*mine)
+
+
+def _missed_rings(
+    session: Session, *, user: User, legs: list[QueueLeg], start: datetime, end: datetime
+) -> int:
+    """Ring attempts on the agent's phone today that rang out unanswered."""
     query = select(func.count()).where(
         RingAttempt.started_at >= start,
         RingAttempt.started_at <= end,
         RingAttempt.outcome == RingOutcome.RING_NO_ANSWER,
-        or_(*mine),
+        _my_attempts(user=user, legs=legs),
     )
     return int(session.scalar(query) or 0)
 

@@ -1,10 +1,13 @@
 """Call-center figures as pure formulas: service level, within-three-rings compliance and averages.
 
 One definition of each figure, used by the wallboard, an agent's "my day" and the reports, so the same
-numbers come out everywhere. Everything here is pure (numbers in, numbers out, no I/O).
+numbers come out everywhere. Everything here is pure (numbers in, numbers out, no I/O). The reports and the
+wallboard compute a queue's service level by its **variant** (below; each queue's variant, threshold,
+target and short-abandon rule resolved by ``core.service_levels``), and three-ring compliance **per offer**
+(:func:`classify_offer`); an agent's "my day" uses the per-offer rule too.
 
-**Service level** (the industry's "X % of calls answered within T seconds", with short abandons left out,
-the formula ICMI recommends and most ACD reports default to)::
+**Service level, the fixed formula** (:func:`service_level_pct`: "X % of calls answered within T seconds",
+with short abandons left out, the formula ICMI recommends; kept for callers that need this one formula)::
 
     SL % = answered within T / (answered + unanswered after T) × 100
 
@@ -17,15 +20,15 @@ the formula ICMI recommends and most ACD reports default to)::
 * stays still in progress and refusals at the door (no join) are not counted;
 * ``None`` when nothing counts yet (a figure of 0 % would be a false alarm at the start of a day).
 
-**Within three rings** (the handbook's 来电铃响 3 声内必须应答)::
+**Within three rings, per answered call** (:func:`within_three_rings_pct`; 来电铃响 3 声内必须应答)::
 
     compliance % = answered with ring time ≤ 3 × ring cycle / answered with a known ring time × 100
 
 The ring time is the answered ring attempt's (the agent's phone ringing → answer); a ring cycle is
 ``ring_cycle_seconds`` (5 s in China, so three rings is 15 s).
 
-**Service-level variants** (reports; each queue chooses one in
-``core.config.Settings.service_level_variants``)::
+**Service-level variants** (reports and wallboard; each queue chooses one in
+``core.config.Settings.service_level_variants``; :func:`service_level_denominator` gives the denominator)::
 
     answered            SL % = answered within T / answered
     answered_abandoned  SL % = answered within T / (answered + abandoned [− short abandons])
@@ -34,12 +37,12 @@ The ring time is the answered ring attempt's (the agent's phone ringing → answ
 the bracketed part when short abandons are excluded (a short abandon: an abandon within the short-abandon
 threshold). See :func:`service_level_variant_pct`.
 
-**Three-ring compliance per offer** (reports): every ring of an agent's phone for a caller (one
-``RingAttempt``) is one offer; it is *met* when answered within 3 × ring cycle; *missed* when it rang out
-(ring-no-answer), was answered only after three rings, or was cancelled after ringing longer than three rings
-(the agent had three rings' time and did not answer); an offer cancelled within three rings (the caller hung
-up or another agent answered first) is left out. Compliance = met / (met + missed). See
-:func:`classify_offer`.
+**Three-ring compliance per offer** (reports, wallboard, my day): every ring of an agent's phone for a
+caller (one ``RingAttempt``) is one offer; it is *met* when answered within 3 × ring cycle; *missed* when
+it rang out (ring-no-answer), was answered only after three rings, or was cancelled after ringing longer
+than three rings (the agent had three rings' time and did not answer); an offer cancelled within three
+rings (the caller hung up or another agent answered first) is left out. Compliance = met / (met + missed).
+See :func:`classify_offer`.
 
 **Averages**: the mean of the known values, ``None`` when there is none; average wait (ASA) is over answered
 stays, average talk over answered stays with a known talk time.
@@ -56,6 +59,7 @@ __all__ = [
     "average_ms_as_s",
     "classify_offer",
     "percent",
+    "service_level_denominator",
     "service_level_pct",
     "service_level_variant_pct",
     "three_rings_ms",
@@ -138,15 +142,41 @@ def service_level_variant_pct(
 
     ``short_abandoned`` is a subset of ``abandoned`` (itself a subset of ``offered``); it is taken out of the
     denominator only when ``exclude_short`` (the ``answered`` variant never counts abandons)."""
-    if min(answered_within, answered, abandoned, offered, short_abandoned) < 0:
+    if answered_within < 0:
+        raise ValueError("counts cannot be negative")
+    return percent(
+        answered_within,
+        service_level_denominator(
+            variant,
+            answered=answered,
+            abandoned=abandoned,
+            offered=offered,
+            short_abandoned=short_abandoned,
+            exclude_short=exclude_short,
+        ),
+    )
+
+
+def service_level_denominator(
+    variant: str,
+    *,
+    answered: int,
+    abandoned: int,
+    offered: int,
+    short_abandoned: int = 0,
+    exclude_short: bool = False,
+) -> int:
+    """The calls a variant's service level is computed over (its denominator; see the module docstring).
+    The wallboard's "enough calls for an alert" counts these."""
+    if min(answered, abandoned, offered, short_abandoned) < 0:
         raise ValueError("counts cannot be negative")
     short = short_abandoned if exclude_short else 0
     if variant == "answered":
-        return percent(answered_within, answered)
+        return answered
     if variant == "answered_abandoned":
-        return percent(answered_within, answered + abandoned - short)
+        return answered + abandoned - short
     if variant == "offered":
-        return percent(answered_within, offered - short)
+        return offered - short
     raise ValueError(f"unknown service-level variant {variant!r}")
 
 

@@ -36,11 +36,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from acd.events import CallOutcome
 from acd.records.models import QueueLeg, RingAttempt, RingOutcome
-from acd.records.queue_log import parse_queues_conf
-from core import metrics
+from acd.wallboard import queues_conf_thresholds
 from core.clock import utcnow
 from core.config import Settings
 from core.db import transaction
+from core.service_levels import ServiceLevelConfig, resolved_fields
 from reports.models import (
     AGENT_COUNTERS,
     BUCKET_SECONDS,
@@ -66,55 +66,17 @@ Rows = dict[tuple[str, datetime], Counters]
 
 
 @dataclass(frozen=True)
-class ReportConfig:
-    """What the figures depend on, from the settings: thresholds, variants, ring cycle, the center's zone."""
+class ReportConfig(ServiceLevelConfig):
+    """What the figures depend on: each queue's service-level settings (threshold, target, variant, short
+    abandons, ring cycle: resolved by ``core.service_levels``, as the wallboard's) and the center's zone."""
 
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
-    default_threshold_s: int = 20
-    thresholds_s: Mapping[str, int] = field(default_factory=dict)
-    default_target_pct: int = 80
-    targets_pct: Mapping[str, int] = field(default_factory=dict)
-    default_variant: str = "answered_abandoned"
-    variants: Mapping[str, str] = field(default_factory=dict)
-    short_abandon_s: int = 5
-    exclude_short: bool = True
-    ring_cycle_s: float = 5.0
 
     @classmethod
     def of(cls, settings: Settings) -> ReportConfig:
         """From the settings; a queue's threshold defaults to its ``servicelevel`` in queues.conf (when
         ``queues_conf`` is set), ``service_level_thresholds`` overriding it."""
-        thresholds: dict[str, int] = {}
-        if settings.queues_conf is not None and settings.queues_conf.is_file():
-            text = settings.queues_conf.read_text(encoding="utf-8", errors="replace")
-            thresholds = {name: q.service_level_s for name, q in parse_queues_conf(text).items()}
-        thresholds.update(settings.service_level_thresholds)
-        return cls(
-            zone=settings.zone,
-            default_threshold_s=settings.service_level_threshold_seconds,
-            thresholds_s=thresholds,
-            default_target_pct=settings.service_level_target_percent,
-            targets_pct=dict(settings.service_level_targets),
-            default_variant=settings.service_level_variant,
-            variants=dict(settings.service_level_variants),
-            short_abandon_s=settings.short_abandon_seconds,
-            exclude_short=settings.exclude_short_abandons,
-            ring_cycle_s=settings.ring_cycle_seconds,
-        )
-
-    def threshold_s(self, queue: str) -> int:
-        return int(self.thresholds_s.get(queue, self.default_threshold_s))
-
-    def target_pct(self, queue: str) -> int:
-        return int(self.targets_pct.get(queue, self.default_target_pct))
-
-    def variant(self, queue: str) -> str:
-        variant = self.variants.get(queue, self.default_variant)
-        return variant if variant in metrics.SL_VARIANTS else self.default_variant
-
-    @property
-    def three_rings_ms(self) -> int:
-        return metrics.three_rings_ms(self.ring_cycle_s)
+        return cls(zone=settings.zone, **resolved_fields(settings, queues_conf_thresholds(settings)))
 
 
 # --------------------------------------------------------------------------- time helpers

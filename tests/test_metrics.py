@@ -174,3 +174,87 @@ def test_three_ring_offers() -> None:
     assert metrics.classify_offer("canceled", 6_000, cycle) is None  # caller hung up / answered elsewhere
     assert metrics.classify_offer("canceled", 20_000, cycle) == "missed"  # had three rings' time
     assert metrics.classify_offer(None, None, cycle) is None  # still ringing
+
+
+@st.composite
+def variant_counts(draw: st.DrawFn) -> dict[str, int]:
+    answered = draw(st.integers(min_value=0, max_value=1000))
+    abandoned = draw(st.integers(min_value=0, max_value=1000))
+    short = draw(st.integers(min_value=0, max_value=abandoned))
+    other = draw(st.integers(min_value=0, max_value=1000))  # timed out, left empty: offered only
+    within = draw(st.integers(min_value=0, max_value=answered))
+    return {
+        "answered_within": within,
+        "answered": answered,
+        "abandoned": abandoned,
+        "short_abandoned": short,
+        "offered": answered + abandoned + other,
+    }
+
+
+@given(variant_counts(), st.sampled_from(metrics.SL_VARIANTS), st.booleans())
+def test_variant_denominator_is_what_the_percentage_divides_by(
+    c: dict[str, int], variant: str, exclude_short: bool
+) -> None:
+    denominator = metrics.service_level_denominator(
+        variant,
+        answered=c["answered"],
+        abandoned=c["abandoned"],
+        offered=c["offered"],
+        short_abandoned=c["short_abandoned"],
+        exclude_short=exclude_short,
+    )
+    sl = metrics.service_level_variant_pct(variant, exclude_short=exclude_short, **c)
+    assert denominator >= c["answered_within"]
+    assert sl == metrics.percent(c["answered_within"], denominator)
+
+
+def test_variant_denominator_worked_example() -> None:
+    # 9 answered, 3 abandoned of which 1 short, 2 timed out: offered 14
+    kw = {"answered": 9, "abandoned": 3, "offered": 14, "short_abandoned": 1}
+    assert metrics.service_level_denominator("answered", exclude_short=True, **kw) == 9
+    assert metrics.service_level_denominator("answered_abandoned", exclude_short=True, **kw) == 11
+    assert metrics.service_level_denominator("answered_abandoned", exclude_short=False, **kw) == 12
+    assert metrics.service_level_denominator("offered", exclude_short=True, **kw) == 13
+    with pytest.raises(ValueError):
+        metrics.service_level_denominator("bogus", exclude_short=False, **kw)
+    with pytest.raises(ValueError):
+        metrics.service_level_denominator("answered", answered=-1, abandoned=0, offered=0)
+
+
+def test_per_queue_resolution_is_shared_by_the_reports_and_the_wallboard() -> None:
+    from core.config import Settings
+    from core.service_levels import ServiceLevelConfig
+    from reports.aggregates import ReportConfig
+
+    settings = Settings(
+        service_level_thresholds={"vip": 10},
+        service_level_targets={"vip": 90},
+        service_level_variants={"vip": "offered", "odd": "bogus"},
+        short_abandon_seconds=3,
+        exclude_short_abandons=False,
+    )
+    core = ServiceLevelConfig.from_settings(settings, {"vip": 15, "billing": 30})
+    reports = ReportConfig.of(settings)
+    assert (core.threshold_s("vip"), core.threshold_s("billing"), core.threshold_s("x")) == (10, 30, 20)
+    assert (core.target_pct("vip"), core.target_pct("x")) == (90, 80)
+    assert (core.variant("vip"), core.variant("odd"), core.variant("x")) == (
+        "offered",
+        "answered_abandoned",
+        "answered_abandoned",
+    )
+    assert (core.short_abandon_ms, core.exclude_short, core.three_rings_ms) == (3000, False, 15000)
+    for queue in ("vip", "odd", "x"):
+        assert (reports.threshold_s(queue), reports.target_pct(queue), reports.variant(queue)) == (
+            core.threshold_s(queue),
+            core.target_pct(queue),
+            core.variant(queue),
+        )
+    # 5 within of 9 answered, 3 abandoned (1 short), offered 14; offered variant, short kept: 5 / 14
+    assert (
+        core.service_level_pct(
+            "vip", answered_within=5, answered=9, abandoned=3, offered=14, short_abandoned=1
+        )
+        == 35.7
+    )
+    assert core.counted("vip", answered=9, abandoned=3, offered=14, short_abandoned=1) == 14

@@ -3,7 +3,7 @@
 // out, move) and the escalated-calls inbox. Live parts come from the websocket; the day's figures from
 // GET /api/acd/wallboard every 15 s.
 import { api, ApiError } from './api.js';
-import { t, formatDateTime } from './i18n.js';
+import { t, formatDateTime, currentLanguage } from './i18n.js';
 import { el } from './forms.js';
 import { can, toast } from './app.js';
 import { connectLive, effectiveAgentState, clock, whileShown } from './ws-client.js';
@@ -50,6 +50,15 @@ export async function wallboardPage(main) {
       w.reasons = session.pause_reasons || [];
       w.reasonLabels = session.pause_reason_labels || {};
     } catch { w.reasons = []; }
+  }
+  // The service level's formula, for its hover text: the reports' translated definitions for a viewer who
+  // may read reports (once per page), else the wallboard's own text naming the queue's variant.
+  w.definitions = null;
+  if (can('reports.read')) {
+    try {
+      const defs = await api(`/api/reports/definitions?lang=${encodeURIComponent(currentLanguage())}`);
+      w.definitions = Object.fromEntries(defs.map((d) => [d.code, d]));
+    } catch { w.definitions = null; }
   }
   w.live = connectLive({
     onStatus: (s) => { w.status.dataset.status = s; w.status.textContent = t(`ui.desk.ws_${s}`); },
@@ -111,6 +120,23 @@ function liveAgentsByState(w, liveQueue) {
   return out;
 }
 
+// The hover text of a queue's service level: which formula (variant), with its threshold and short-abandon
+// rule, then the reports' definitions when we have them.
+export function slFormula(q, definitions = null) {
+  if (!q?.sl_variant) return '';
+  const short = q.exclude_short && q.short_abandon_s > 0 && q.sl_variant !== 'answered'
+    ? t('ui.wallboard.sl_short_excluded', { seconds: q.short_abandon_s }) : '';
+  const lines = [
+    t('ui.wallboard.sl_variant', { variant: t(`enum.ServiceLevelVariant.${q.sl_variant}`) }),
+    t(`ui.wallboard.sl_formula.${q.sl_variant}`, { threshold: q.threshold_s, short }),
+  ];
+  const sl = definitions?.service_level_pct;
+  const variants = definitions?.sl_variant;
+  if (sl) lines.push(`${sl.label}: ${sl.formula}`);
+  if (variants) lines.push(`${variants.label}: ${variants.formula}`);
+  return lines.join('\n');
+}
+
 function slClass(value, target) {
   if (value === null || value === undefined) return 'sl-none';
   if (value >= target) return 'sl-ok';
@@ -131,7 +157,8 @@ function drawTiles(w) {
         el('div', {}, el('span', { class: 'muted' }, t('ui.waiting')), el('b', { 'data-figure': 'waiting', class: waiting ? 'hot' : '' }, String(waiting))),
         el('div', {}, el('span', { class: 'muted' }, t('ui.longest_wait')),
           el('b', { 'data-figure': 'longest_wait', 'data-since': longestSince ?? '' }, clock(longestSince ? now() - longestSince : f?.longest_wait_s ?? 0))),
-        el('div', { class: slClass(f?.service_level_pct, target ?? 80) }, el('span', { class: 'muted' }, t('ui.wall.service_level')),
+        el('div', { class: slClass(f?.service_level_pct, target ?? 80), title: slFormula(f, w.definitions), 'data-sl-variant': f?.sl_variant ?? '' },
+          el('span', { class: 'muted' }, t('ui.wall.service_level')),
           el('b', { 'data-figure': 'service_level' }, pct(f?.service_level_pct)),
           el('small', {}, ` / ${pct(target)}`))),
       el('div', { class: 'counts' },

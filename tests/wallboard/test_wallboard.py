@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from acd.wallboard import MIN_CALLS_FOR_SL_ALERT
 from core.audit.models import AuditEntry
 from core.people.models import Team
 from core.security.roles import Role
+from core.service_levels import ServiceLevelConfig
 from tests.conftest import LoginAs, MakeUser
 from tests.wallboard.helpers import add_leg
 
@@ -59,30 +61,92 @@ def _board(client: Any, **params: Any) -> dict[str, Any]:
     return body
 
 
-def test_figures_of_the_day_follow_the_service_level_definition(db: Session, login_as: LoginAs) -> None:
+def _day_of_calls(db: Session) -> None:
     t = DAY_START + timedelta(hours=8)  # 08:00 local
     add_leg(db, joined_at=t, wait_s=5, talk_s=100)  # within 20 s
     add_leg(db, joined_at=t, wait_s=20, talk_s=200)  # exactly at the threshold: within
     add_leg(db, joined_at=t, wait_s=21, talk_s=None)  # late; talk unknown
-    add_leg(db, joined_at=t, answered=False, wait_s=8)  # short abandon: not counted
-    add_leg(db, joined_at=t, answered=False, wait_s=45)  # abandoned after 20 s: counts against
-    add_leg(db, joined_at=t, answered=False, wait_s=300, outcome=CallOutcome.TIMED_OUT)  # counts against
+    add_leg(db, joined_at=t, answered=False, wait_s=4)  # short abandon (≤ 5 s)
+    add_leg(db, joined_at=t, answered=False, wait_s=8)  # abandoned, not short
+    add_leg(db, joined_at=t, answered=False, wait_s=45)  # abandoned
+    add_leg(db, joined_at=t, answered=False, wait_s=300, outcome=CallOutcome.TIMED_OUT)  # offered only
     add_leg(db, joined_at=t, answered=False, wait_s=None, outcome=CallOutcome.REFUSED_AT_JOIN)  # not offered
     in_progress = add_leg(db, joined_at=t, answered=False, wait_s=None)
-    in_progress.outcome = None
+    in_progress.outcome = None  # still waiting: counted once it ends (the reports' rule)
     db.commit()
 
+
+def test_figures_of_the_day_follow_the_reports_definitions(db: Session, login_as: LoginAs) -> None:
+    _day_of_calls(db)
     body = _board(login_as(Role.SUPERVISOR))
     q = _queue(body, "support")
     assert body["day"] == "2026-11-24"
-    assert (q["offered"], q["answered"], q["abandoned"], q["answered_within_threshold"]) == (7, 3, 2, 2)
-    assert q["service_level_pct"] == 40.0  # 2 / (3 answered + 2 unanswered after 20 s)
+    # offered: 3 answered + 3 abandoned + 1 timed out = 7 (refusal and the caller still waiting left out)
+    assert (q["offered"], q["answered"], q["abandoned"], q["short_abandoned"]) == (7, 3, 3, 1)
+    assert q["answered_within_threshold"] == 2
+    # default variant answered_abandoned, short abandons excluded:
+    #   2 within / (3 answered + 3 abandoned − 1 short) = 2 / 5 = 40.0 %
+    assert (q["sl_variant"], q["exclude_short"], q["short_abandon_s"]) == ("answered_abandoned", True, 5)
+    assert q["service_level_pct"] == 40.0
     assert q["threshold_s"] == 20 and q["target_pct"] == 80
     assert q["avg_wait_s"] == pytest.approx((5 + 20 + 21) / 3, abs=0.05)
     assert q["avg_talk_s"] == 150.0
     assert (q["waiting"], q["longest_wait_s"]) == (0, 0.0)  # no PBX link: live parts are zero
     assert set(q["agents_by_state"]) >= {"available", "on_call", "paused"}
     assert not any(q["agents_by_state"].values())
+    assert q["intervals"][16]["short_abandoned"] == 1  # 08:00 local, the 17th half hour
+
+
+def test_a_call_being_talked_counts_as_answered_at_once(db: Session, login_as: LoginAs) -> None:
+    t = DAY_START + timedelta(hours=9)
+    add_leg(db, joined_at=t, wait_s=5, talk_s=60)
+    talking = add_leg(db, joined_at=t, wait_s=30, talk_s=None)  # answered late, still talking
+    talking.outcome = None
+    db.commit()
+    q = _queue(_board(login_as(Role.SUPERVISOR)), "support")
+    # both answered (the board does not wait for the hang-up); 1 within 20 s / (2 answered + 0) = 50 %
+    assert (q["offered"], q["answered"], q["answered_within_threshold"]) == (2, 2, 1)
+    assert q["service_level_pct"] == 50.0
+
+
+@pytest.mark.parametrize(
+    ("variants", "exclude_short", "expected"),
+    [
+        ({"support": "answered"}, True, 66.7),  # 2 within / 3 answered
+        ({"support": "offered"}, True, 33.3),  # 2 / (7 offered − 1 short) = 2 / 6
+        ({"support": "offered"}, False, 28.6),  # 2 / 7 offered
+        ({}, False, 33.3),  # answered_abandoned, short kept: 2 / (3 + 3) = 2 / 6
+        ({"support": "bogus"}, True, 40.0),  # an unknown variant falls back to the default (2 / 5)
+    ],
+)
+def test_each_queue_uses_its_variant(
+    app: FastAPI,
+    db: Session,
+    login_as: LoginAs,
+    variants: dict[str, str],
+    exclude_short: bool,
+    expected: float,
+) -> None:
+    app.state.settings.service_level_variants = variants
+    app.state.settings.exclude_short_abandons = exclude_short
+    _day_of_calls(db)
+    q = _queue(_board(login_as(Role.SUPERVISOR)), "support")
+    assert q["service_level_pct"] == expected
+    assert q["sl_variant"] == (
+        variants.get("support", "answered_abandoned").replace("bogus", "answered_abandoned")
+    )
+    assert q["exclude_short"] is exclude_short
+
+
+def test_short_abandon_threshold_follows_the_settings(app: FastAPI, db: Session, login_as: LoginAs) -> None:
+    app.state.settings.short_abandon_seconds = 10
+    _day_of_calls(db)
+    q = _queue(_board(login_as(Role.SUPERVISOR)), "support")
+    # the abandons after 4 s and 8 s are short now: 2 / (3 + 3 − 2) = 2 / 4 = 50.0 %
+    assert (q["short_abandoned"], q["service_level_pct"]) == (2, 50.0)
+    app.state.settings.short_abandon_seconds = 0  # no abandon is short: 2 / 6
+    q = _queue(_board(login_as(Role.SUPERVISOR)), "support")
+    assert (q["short_abandoned"], q["service_level_pct"]) == (0, 33.3)
 
 
 def test_no_calls_means_no_service_level_and_no_queues(login_as: LoginAs) -> None:
@@ -130,17 +194,27 @@ def test_interval_must_be_sensible(login_as: LoginAs, value: int | str) -> None:
     assert english["fields"][0]["message"].isascii()
 
 
-def test_per_queue_threshold_and_target(app: FastAPI, db: Session, login_as: LoginAs) -> None:
-    app.state.acd = FakeAcd({"vip": QueueConfig("vip", service_level_s=10)})
+def test_per_queue_threshold_and_target(app: FastAPI, db: Session, login_as: LoginAs, tmp_path: Path) -> None:
+    # The reports' resolution: the settings' per-queue threshold, else queues.conf's servicelevel, else the
+    # default; the live link's own queue settings do not change the figures (they would differ from the
+    # reports'), its queues are listed though.
+    conf = tmp_path / "queues.conf"
+    conf.write_text("[vip]\nservicelevel=10\n[billing]\nservicelevel=30\n", encoding="utf-8")
+    app.state.settings.queues_conf = conf
+    app.state.settings.service_level_thresholds = {"billing": 5}
     app.state.settings.service_level_targets = {"vip": 90}
+    app.state.acd = FakeAcd({"vip": QueueConfig("vip", service_level_s=60), "idle": QueueConfig("idle")})
     t = DAY_START + timedelta(hours=1)
     add_leg(db, queue="vip", joined_at=t, wait_s=9)
     add_leg(db, queue="vip", joined_at=t, wait_s=15)  # within 20 s, not within vip's 10 s
     add_leg(db, queue="support", joined_at=t, wait_s=15)
+    add_leg(db, queue="billing", joined_at=t, wait_s=6)  # within 30 s, not within the settings' 5 s
     body = _board(login_as(Role.SUPERVISOR))
-    vip, support = _queue(body, "vip"), _queue(body, "support")
-    assert (vip["threshold_s"], vip["target_pct"], vip["service_level_pct"]) == (10, 90, 50.0)
+    vip, support, billing = _queue(body, "vip"), _queue(body, "support"), _queue(body, "billing")
+    assert (vip["threshold_s"], vip["target_pct"], vip["service_level_pct"]) == (10, 90, 50.0)  # 1 / 2
     assert (support["threshold_s"], support["target_pct"], support["service_level_pct"]) == (20, 80, 100.0)
+    assert (billing["threshold_s"], billing["service_level_pct"]) == (5, 0.0)  # 0 / 1
+    assert _queue(body, "idle")["service_level_pct"] is None
 
 
 def test_service_level_alert_waits_for_enough_calls(db: Session, login_as: LoginAs) -> None:
@@ -148,6 +222,10 @@ def test_service_level_alert_waits_for_enough_calls(db: Session, login_as: Login
     t = DAY_START + timedelta(hours=2)
     for _ in range(MIN_CALLS_FOR_SL_ALERT - 1):
         add_leg(db, joined_at=t, wait_s=60)  # every one late: 0 %
+    for _ in range(3):
+        add_leg(db, joined_at=t, answered=False, wait_s=2)  # short abandons: not in the denominator
+    add_leg(db, joined_at=t, answered=False, wait_s=200, outcome=CallOutcome.TIMED_OUT)  # nor a timeout
+    # 0 within / (9 answered + 3 abandoned − 3 short) = 0 / 9: nine calls counted, one short of an alert
     assert _queue(_board(client), "support")["service_level_pct"] == 0.0
     assert _board(client)["alerts"] == []
     add_leg(db, joined_at=t, wait_s=60)
@@ -155,7 +233,7 @@ def test_service_level_alert_waits_for_enough_calls(db: Session, login_as: Login
         {"kind": "service_level", "queue": "support", "value": 0.0, "threshold": 80.0}
     ]
     for _ in range(40):
-        add_leg(db, joined_at=t, wait_s=2)  # 40 of 50 in time: 80 %, the target: no alert
+        add_leg(db, joined_at=t, wait_s=2)  # 40 / (50 + 3 − 3) = 80 %, the target: no alert
     body = _board(client)
     assert _queue(body, "support")["service_level_pct"] == 80.0 and body["alerts"] == []
 
@@ -241,6 +319,10 @@ def test_agents_with_calls_today_but_not_live_are_listed_logged_out(
             "since": None,
             "reason": None,
             "calls_today": 1,
+            "offers": 1,  # today's answer rang 4 s: within three 5-second rings
+            "met_3_rings": 1,
+            "missed_3_rings": 0,
+            "three_ring_compliance_pct": 100.0,
             "current_caller": None,
             "queues": [],
         }
@@ -343,8 +425,26 @@ def test_interval_buckets_on_every_database(any_session: Session) -> None:
     from core.clock import day_bounds_utc
 
     start, end = day_bounds_utc(datetime(2026, 11, 24).date(), ZoneInfo("Asia/Shanghai"))
-    counts = leg_counts(db, start=start, end=end, step_s=1800, thresholds_s={"other": 5})
+    counts = leg_counts(
+        db, start=start, end=end, step_s=1800, config=ServiceLevelConfig(thresholds_s={"other": 5})
+    )
     buckets = counts["support"]
     assert sorted(buckets) == [0, 1, 3]
     assert (buckets[0].offered, buckets[0].within, buckets[0].wait_ms) == (2, 1, 33_000)
     assert (buckets[1].offered, buckets[3].offered) == (1, 1)
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_service_level_hover_text_is_translated_for_every_variant(language: str) -> None:
+    # wallboard.js builds the SL figure's title from these when the viewer may not read the reports
+    from core import i18n
+    from core.metrics import SL_VARIANTS
+
+    for variant in SL_VARIANTS:
+        for key in (f"ui.wallboard.sl_formula.{variant}", f"enum.ServiceLevelVariant.{variant}"):
+            text = i18n.translate(key, language)
+            assert text != key, key
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in text) is (language == "zh-CN"), text
+    formula = i18n.translate("ui.wallboard.sl_formula.answered_abandoned", language)
+    assert "{threshold}" in formula and "{short}" in formula
+    assert "{seconds}" in i18n.translate("ui.wallboard.sl_short_excluded", language)
