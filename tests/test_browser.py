@@ -102,7 +102,13 @@ MENU_PERMISSIONS = {
     "access": "access.read",
     "equipment": "equipment.read",
     "ivr": "ivr.manage",
+    "recordings": "recordings.listen",
+    "qa": "qa.evaluate",
+    "qa/mine": "qa.own",
+    "qa/results": "qa.results",
+    "reports": "reports.read",
     "users": "users.read",
+    "pause-reasons": "acd.configure",
     "audit": "audit.read",
 }
 
