@@ -182,24 +182,7 @@ def create_scorecard(session: Session, *, data: ScorecardIn, actor: Actor) -> Sc
     card = Scorecard(name=data.name, description=data.description, current_version=1)
     session.add(card)
     session.flush()
-    session.add(
-        ScorecardVersion(
-            scorecard_id=card.id,
-            version=1,
-            definition=definition,
-            standard_score=definition["standard_score"],
-            created_by=actor.user_id,
-        )
-    )
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="scorecard.create",
-        object_type="qa_scorecard",
-        object_id=card.id,
-        detail={"name": card.name, "version": 1},
-    )
+    _add_version(session, card, definition, actor=actor, action="scorecard.create")
     return card
 
 
@@ -211,6 +194,14 @@ def update_scorecard(session: Session, *, scorecard_id: int, data: ScorecardIn, 
     card.name = data.name
     card.description = data.description
     card.current_version = latest + 1
+    _add_version(session, card, definition, actor=actor, action="scorecard.update")
+    return card
+
+
+def _add_version(
+    session: Session, card: Scorecard, definition: dict[str, Any], *, actor: Actor, action: str
+) -> None:
+    """The card's ``current_version`` as an immutable row, audited."""
     session.add(
         ScorecardVersion(
             scorecard_id=card.id,
@@ -224,12 +215,11 @@ def update_scorecard(session: Session, *, scorecard_id: int, data: ScorecardIn, 
     audit.record(
         session,
         actor=actor,
-        action="scorecard.update",
+        action=action,
         object_type="qa_scorecard",
         object_id=card.id,
         detail={"name": card.name, "version": card.current_version},
     )
-    return card
 
 
 def _answers_json(answers: Mapping[str, Answer]) -> dict[str, Any]:
