@@ -1,14 +1,5 @@
-"""The app with the pause-reasons router mounted (until callcenter/app.py lists it), and the desktop lab."""
+"""The desktop lab of tests/acd_desktop, re-used for pausing with the table's reasons."""
 
 from __future__ import annotations
 
-import pytest
-from fastapi import FastAPI
-
 from tests.acd_desktop.conftest import desk  # noqa: F401  (the simulator lab, re-used)
-from tests.pause_reasons.helpers import mount
-
-
-@pytest.fixture
-def app(app: FastAPI) -> FastAPI:
-    return mount(app)

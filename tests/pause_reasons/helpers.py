@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEntry
-from core.pause_reasons import views
-
-
-def mount(app: FastAPI) -> FastAPI:
-    """Adds the router once (a no-op when the composition root already mounts it)."""
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if "/api/pause-reasons/all" not in paths:
-        app.include_router(views.router)
-    return app
 
 
 def audit_rows(db: Session, action: str) -> list[AuditEntry]:

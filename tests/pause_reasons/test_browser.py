@@ -1,9 +1,6 @@
 """In Chromium, against the in-process PBX simulator: the admin adds 质检辅导 on #/pause-reasons (a bad code
 first: the error lands beside the field), an English agent's desktop offers it by its English label, and
-pausing with it reaches the PBX as QueuePause Reason 质检辅导.
-
-Until callcenter/app.py mounts the router and app.js lists the page, the conftest mounts the router and
-this test serves app.js with the three lines the integrator adds (a no-op once they are there)."""
+pausing with it reaches the PBX as QueuePause Reason 质检辅导."""
 
 from __future__ import annotations
 
