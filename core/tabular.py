@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-
 EXPORT_ROW_LIMIT = 100_000
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -57,6 +55,8 @@ def write_table(
             writer.writerow([_cell(row.get(c.key)) for c in columns])
         return ("\ufeff" + buffer.getvalue()).encode("utf-8")
     if fmt == "xlsx":
+        from openpyxl import Workbook  # on first export: it loads numpy when installed (~20 MB)
+
         book = Workbook(write_only=True)
         sheet = book.create_sheet("data")
         sheet.append([c.header for c in columns])
@@ -111,6 +111,8 @@ def read_table(data: bytes, filename: str, *, max_rows: int = 100_000) -> tuple[
     name = filename.lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
         try:
+            from openpyxl import load_workbook
+
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
                 return _numbered(book.worksheets[0].iter_rows(values_only=True), max_rows)
