@@ -210,13 +210,11 @@ class _CallFacts:
     started_at: datetime | None = None
 
 
-def _default_analyser() -> Analyser | None:
-    try:
-        from recording.analytics import analyse_file  # the "audio" helper's module
-    except ImportError as exc:
-        log.warning("recording.analytics is not available (%s): recordings are stored without analysis", exc)
-        return None
-    return analyse_file
+def _analyse_file(path: Path) -> Any:
+    # numpy is loaded with the first recording, not when the app starts (≈ 18 MB a process that records none)
+    from recording.analytics import analyse_file
+
+    return analyse_file(path)
 
 
 _ANALYSIS_FIELDS = tuple(
@@ -242,8 +240,8 @@ class Ingestor:
         self.store = store
         self.settings = settings
         self.clock = clock
-        # True: the audio helper's analyse_file when importable; None/False: no analysis; else this callable.
-        self._analyser: Analyser | None = _default_analyser() if analyser is True else (analyser or None)
+        # True: recording.analytics.analyse_file; None/False: no analysis; else this callable.
+        self._analyser: Analyser | None = _analyse_file if analyser is True else (analyser or None)
 
     # --- one file -----------------------------------------------------------------------------------------
 
