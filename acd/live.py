@@ -17,17 +17,15 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import islice
-from typing import Any
-
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, Any
 
 from acd.state import Delta, LiveState
 from core.bus import EventBus, register_event, share_in_process
 
 __all__ = ["Delta", "LivePublisher", "RedisMirror"]
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +157,11 @@ class RedisMirror:
         self.resyncs = 0
         self.writes = 0
         self.written_seq: int | None = None
+        # redis-py (~26 MB) is loaded only by a deployment that mirrors to Redis
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         self._client: aioredis.Redis = aioredis.Redis.from_url(
             redis_url,
             socket_timeout=timeout,
@@ -225,6 +228,8 @@ class RedisMirror:
                         await self._write_pending()
             except Exception as exc:  # whatever went wrong, live state goes on and the mirror retries
                 self.failures += 1
+                from redis.exceptions import RedisError
+
                 if not isinstance(exc, RedisError | OSError | TimeoutError):
                     log.exception("redis mirror: unexpected error")
                 elif self.failures == 1 or self.failures % 100 == 0:

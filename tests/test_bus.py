@@ -19,7 +19,6 @@ from core.bus import (
     EventBus,
     EventDecodeError,
     InProcessBus,
-    RedisBus,
     Subscription,
     UnknownEventType,
     decode_event,
@@ -28,6 +27,7 @@ from core.bus import (
     register_event,
     share_in_process,
 )
+from core.redis_bus import RedisBus
 from tests.servers import RedisServer
 
 

@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 
 from acd.live import LivePublisher, RedisMirror
 from acd.state import Delta, LiveState
-from core.bus import InProcessBus, RedisBus, Subscription
+from core.bus import InProcessBus, Subscription
+from core.redis_bus import RedisBus
 from tests.acd_state.helpers import (
     DeltaView,
     answered,
