@@ -60,8 +60,13 @@ def team(db: Session) -> Team:
 MakeUser = Callable[..., User]
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run, not per user
+
+
 @pytest.fixture
-def make_user(db: Session) -> MakeUser:
+def make_user(db: Session, password_hash: str) -> MakeUser:
     """Creates a user of a role (password ``PASSWORD``); extra keyword arguments set other columns."""
 
     def make(role: Role = Role.AGENT, **fields: object) -> User:
@@ -72,7 +77,7 @@ def make_user(db: Session) -> MakeUser:
             "agent_number": f"A{n:04d}",
             **fields,
         }
-        user = User(role=role, password_hash=hash_password(PASSWORD), **values)
+        user = User(role=role, password_hash=password_hash, **values)
         db.add(user)
         db.commit()
         return user

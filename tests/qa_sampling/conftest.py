@@ -23,43 +23,14 @@ from core.complaints.models import (
     ComplaintUrgency,
 )
 from core.config import Settings
-from core.people.models import User
-from core.security.passwords import hash_password
-from core.security.roles import Role
 from ivr.models import SurveyResult
 from qa.models import Evaluation, EvaluationStatus, Scorecard, ScorecardVersion
 from recording.models import Recording, RecordingAnalysis, RecordingStatus
-from tests.conftest import PASSWORD, MakeUser
 
 _n = itertools.count(1)
 
 # Monday 2026-11-02 10:00 in Asia/Shanghai (02:00 UTC): a whole ISO week (W45) follows.
 MONDAY = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once, not per user
-
-
-@pytest.fixture
-def make_user(db: Session, password_hash: str) -> MakeUser:
-    """As tests.conftest's, with one shared password hash."""
-
-    def make(role: Role = Role.AGENT, **fields: object) -> User:
-        n = next(_n)
-        values: dict[str, object] = {
-            "username": f"qs_{role.value}{n}",
-            "full_name": f"测试{role.value}{n}",
-            "agent_number": f"Q{n:04d}",
-            **fields,
-        }
-        user = User(role=role, password_hash=password_hash, **values)
-        db.add(user)
-        db.commit()
-        return user
-
-    return make
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ ingestor on the test app's database."""
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,14 +16,12 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.people.models import LoginSession, User
-from core.security.passwords import hash_password
 from core.security.roles import Role
 from core.security.tokens import digest, new_token
 from recording.config import RecordingSettings
 from recording.storage import LocalStore
 from recording.worker import Ingestor
 
-_counter = itertools.count(1)
 LoginAs = Callable[..., Any]  # a TestClient with .user
 MakeUser = Callable[..., User]
 Analyser = Callable[[Path], Any]
@@ -116,33 +113,7 @@ def ingestor(
     return Ingestor(app.state.session_factory, store, rec_settings, analyser=analyser)
 
 
-# Faster users and logins than the shared fixtures (one password hash per session, bearer tokens instead of
-# a password check per login): the CPU is shared by many test runs.
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    from tests.conftest import PASSWORD
-
-    return hash_password(PASSWORD)
-
-
-@pytest.fixture
-def make_user(db: Session, password_hash: str) -> Callable[..., User]:
-    def make(role: Role = Role.AGENT, **fields: object) -> User:
-        n = next(_counter)
-        values: dict[str, object] = {
-            "username": f"rec-{role.value}{n}",
-            "full_name": f"测试{role.value}{n}",
-            "agent_number": f"R{n:04d}",
-            **fields,
-        }
-        user = User(role=role, password_hash=password_hash, **values)
-        db.add(user)
-        db.commit()
-        return user
-
-    return make
+# Faster logins than the shared fixture (bearer tokens instead of a password check per login).
 
 
 @pytest.fixture
