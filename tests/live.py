@@ -28,6 +28,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+def open_page(browser: Any, url: str, username: str, language: str = "zh-CN") -> Any:
+    """A new browser context in ``language`` (Shanghai time), logged in as ``username`` (password
+    ``tests.conftest.PASSWORD``); the page's JavaScript errors are kept in ``page.errors``."""
+    from tests.conftest import PASSWORD
+
+    context = browser.new_context(locale=language, timezone_id="Asia/Shanghai")
+    context.add_cookies([{"name": "cc_lang", "value": language, "url": url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(url)
+    try:
+        page.wait_for_selector("#login-form")
+    except Exception as error:  # a broken module: say which error, not just "timeout"
+        raise AssertionError(page.errors) from error
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("[data-user]")
+    return page
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

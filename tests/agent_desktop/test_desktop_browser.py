@@ -32,8 +32,8 @@ from core.security.roles import Role
 from pbxsim.engine import CallerSpec
 from pbxsim.queues import Phone
 from pbxsim.simulator import Simulator
-from tests.conftest import PASSWORD, MakeUser
-from tests.live import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.conftest import MakeUser
+from tests.live import CHROMIUM, CHROMIUM_ARGS, free_port, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -114,21 +114,6 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
-
-
-def open_page(browser: Any, url: str, username: str, language: str) -> Any:
-    context = browser.new_context(locale=language, timezone_id="Asia/Shanghai")
-    context.add_cookies([{"name": "cc_lang", "value": language, "url": url}])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(url)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("[data-user]")
-    return page
 
 
 def test_agent_takes_a_call_while_the_team_lead_watches(

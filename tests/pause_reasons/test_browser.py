@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings
 from core.security.roles import Role
-from tests.conftest import PASSWORD, MakeUser
-from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port
+from tests.conftest import MakeUser
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -42,22 +42,6 @@ def _wait(what: str, fn: Callable[[], object], seconds: float = 10) -> None:
         time.sleep(0.05)
 
 
-def _open(browser: Any, url: str, username: str, language: str) -> Any:
-    context = browser.new_context(locale=language, timezone_id="Asia/Shanghai")
-    context.add_cookies([{"name": "cc_lang", "value": language, "url": url}])
-
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(url)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("[data-user]")
-    return page
-
-
 def test_admin_adds_a_reason_the_agent_pauses_with(
     live_server: LiveServer, make_user: MakeUser, db: Session
 ) -> None:
@@ -76,7 +60,7 @@ def test_admin_adds_a_reason_the_agent_pauses_with(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            boss = _open(browser, live_server.url, admin.username, "zh-CN")
+            boss = open_page(browser, live_server.url, admin.username, "zh-CN")
             boss.click("nav.menu a[data-menu=pause-reasons]")
             table = boss.locator("#pause-reasons")
             expect(table.locator("tbody tr")).to_have_count(4)  # the settings' defaults, now rows
@@ -98,7 +82,7 @@ def test_admin_adds_a_reason_the_agent_pauses_with(
             codes = table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
             assert codes == ["休息", "就餐", "质检辅导", "培训", "会议"]
 
-            desk = _open(browser, live_server.url, "1005", "en")
+            desk = open_page(browser, live_server.url, "1005", "en")
             desk.click("nav.menu a[data-menu=desktop]")
             desk.check(f"#queue-choice input[data-queue={QUEUE}]")
             state = desk.locator("#my-state")

@@ -39,8 +39,8 @@ from recording.config import RecordingSettings
 from recording.models import Recording, RecordingStatus
 from recording.storage import make_store
 from recording.worker import Ingestor
-from tests.conftest import PASSWORD, MakeUser
-from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.conftest import MakeUser
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -101,25 +101,6 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
-
-
-def open_page(browser: Any, url: str, username: str, language: str = "zh-CN") -> Any:
-    context = browser.new_context(locale=language, timezone_id="Asia/Shanghai")
-    context.add_cookies([{"name": "cc_lang", "value": language, "url": url}])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(url)
-    try:
-        page.wait_for_selector("#login-form")
-    except Exception as error:  # a broken module: say which error, not just "timeout"
-        raise AssertionError(page.errors) from error
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("[data-user]")
-    return page
 
 
 def stereo_wav(path: Path) -> None:
